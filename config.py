@@ -1,0 +1,98 @@
+"""Configuration, read from environment variables.
+
+Every setting has a development default so that `make run` works on a fresh machine;
+`ProductionConfig` refuses to start with the defaults that are unsafe in production.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 (refused by ProductionConfig)
+
+
+def database_url(url: str | None) -> str:
+    """Return a SQLAlchemy URL, defaulting to SQLite under instance/ and selecting psycopg 3."""
+    if not url:
+        return f"sqlite:///{BASE_DIR / 'instance' / 'vertskap.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Babel: Norwegian Bokmål first, English second.
+    LANGUAGES = ("nb", "en")
+    BABEL_DEFAULT_LOCALE = "nb"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    OFFICE_TIMEZONE = os.environ.get("OFFICE_TIMEZONE", "Europe/Oslo")
+
+    # Public address of the app, used in mails and feeds when there is no request.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # a form left open all day must still save
+
+    PER_PAGE = int(os.environ.get("PER_PAGE", "25"))
+
+    # Outgoing mail.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = env_bool("SMTP_STARTTLS", False)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Vertskap <vertskap@localhost>")
+
+
+class DevelopmentConfig(Config):
+    """`make run`: SQLite and debug-friendly defaults."""
+
+
+class TestConfig(Config):
+    """Used by the test suite; the database URL is set by the fixtures."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret"  # noqa: S105
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """gunicorn behind HTTPS: secure cookies, and no unsafe defaults."""
+
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env():
+    """Pick the config class named by VERTSKAP_ENV (development by default)."""
+    return CONFIGS[os.environ.get("VERTSKAP_ENV", "development")]

@@ -1,0 +1,7 @@
+"""Staff accounts: log in and out, users, API tokens."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from crm.auth import views  # noqa: E402,F401

@@ -1,0 +1,155 @@
+"""Rules for staff accounts, passwords and API tokens."""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from crm.auth.models import ApiToken, User, hash_token, new_token
+from crm.db import utcnow
+from crm.enums import Role
+from crm.errors import NotFoundError, ServiceError
+from crm.extensions import db
+
+MIN_PASSWORD_LENGTH = 12
+_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
+# Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-at-all")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Raise ServiceError if the password is too weak."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            _("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH),
+            field="password",
+        )
+
+
+def normalise_email(email: str) -> str:
+    """Staff emails are compared case-insensitively."""
+    return email.strip().lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    """The user with this email, or None."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(*, email: str, password: str, role: Role | str, name: str = "") -> User:
+    """Create a staff user (flushes)."""
+    email = normalise_email(email)
+    if not email or "@" not in email:
+        raise ServiceError(_("Enter a valid email address."), field="email")
+    if get_user_by_email(email):
+        raise ServiceError(_("A user with this email already exists."), field="email")
+    check_password_rules(password)
+    user = User(
+        email=email, name=name.strip(), role=Role(role), password_hash=hash_password(password)
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, *, name: str, role: Role | str, is_active: bool, acting: User) -> User:
+    """Change a user's name, role or active flag; an admin cannot demote or lock out themself."""
+    role = Role(role)
+    if user.id == acting.id and (role != Role.ADMIN or not is_active):
+        raise ServiceError(_("You cannot remove your own administrator access."), field="role")
+    if user.is_active_user and not is_active:
+        user.session_version += 1
+    user.name = name.strip()
+    user.role = role
+    user.is_active_user = is_active
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password and end the user's other sessions."""
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    db.session.flush()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (as slow for an unknown email)."""
+    user = get_user_by_email(email)
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every session of the user (logout everywhere)."""
+    user.session_version += 1
+    db.session.flush()
+
+
+def load_user_from_session(user_id: str) -> User | None:
+    """Flask-Login user loader: the id carries the session version, so old cookies fail."""
+    try:
+        ident, version = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, ident)
+    if user is None or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def create_api_token(user: User, name: str = "") -> str:
+    """Create a personal API token; returns the token, which is shown once and stored hashed."""
+    token = new_token()
+    db.session.add(ApiToken(user=user, name=name, token_hash=hash_token(token)))
+    db.session.flush()
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    """The active user owning an unrevoked token, or None; records the token's last use."""
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or not row.user.is_active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def revoke_api_token(token_id: int, user: User) -> None:
+    """Revoke one of the user's tokens (an admin may revoke anyone's)."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or (row.user_id != user.id and not user.is_admin):
+        raise NotFoundError(_("No such token."))
+    row.revoked_at = utcnow()
+    db.session.flush()
+
+
+def count_admins() -> int:
+    """How many active administrators exist."""
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active_user)
+    )

@@ -1,0 +1,83 @@
+"""People: contacts and their memberships in organisations."""
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.db import SearchableMixin, TimestampMixin, VersionedMixin, intpk
+from crm.enums import Language, enum_column
+from crm.extensions import db
+from crm.tags import Tag, contact_tag
+
+if TYPE_CHECKING:
+    from crm.events.models import Participation
+    from crm.organisations.models import Organisation
+
+
+class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
+    """A person the office deals with. Dietary and access needs are sensitive data."""
+
+    __tablename__ = "contact"
+    __search_fields__ = ("first_name", "last_name", "email", "title")
+
+    id: Mapped[intpk]
+    first_name: Mapped[str] = mapped_column(String(120), default="")
+    last_name: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="", index=True)
+    other_emails: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    languages: Mapped[str] = mapped_column(String(200), default="")
+    preferred_language: Mapped[Language] = mapped_column(
+        enum_column(Language, 5), default=Language.EN
+    )
+    nationality: Mapped[str | None] = mapped_column(String(2), index=True)
+    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    access_needs: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    tags: Mapped[list[Tag]] = relationship(secondary=contact_tag, order_by=Tag.name)
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan"
+    )
+    participations: Mapped[list["Participation"]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan"
+    )
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    @property
+    def all_emails(self) -> list[str]:
+        extra = [e.strip() for e in self.other_emails.replace(",", "\n").splitlines()]
+        return [e for e in [self.email, *extra] if e]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(db.Model):
+    """A contact's role in an organisation, from a date to a date (both optional)."""
+
+    __tablename__ = "membership"
+
+    id: Mapped[intpk]
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(200), default="")
+    starts_on: Mapped[dt.date | None]
+    ends_on: Mapped[dt.date | None]
+
+    contact: Mapped[Contact] = relationship(back_populates="memberships")
+    organisation: Mapped["Organisation"] = relationship(back_populates="memberships")
+
+    @property
+    def is_current(self) -> bool:
+        return self.ends_on is None or self.ends_on >= dt.date.today()

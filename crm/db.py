@@ -1,0 +1,114 @@
+"""Declarative base, column types and mixins shared by every model."""
+
+import datetime as dt
+from typing import Annotated
+
+from sqlalchemy import DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Return the current instant as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant stored in UTC, read back aware on every database.
+
+    SQLite drops the time zone of a `DateTime(timezone=True)`; this type converts to UTC
+    on the way in and attaches UTC on the way out, so SQLite and PostgreSQL behave alike.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC instant column")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+str80 = Annotated[str, mapped_column(String(80))]
+str200 = Annotated[str, mapped_column(String(200))]
+instant = Annotated[dt.datetime, mapped_column(UTCDateTime())]
+
+
+class Base(DeclarativeBase):
+    """Base class of every model; constraint names follow NAMING_CONVENTION."""
+
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={dt.datetime: UTCDateTime()},
+    )
+
+
+class TimestampMixin:
+    """`created_at` and `updated_at`, set by the application in UTC."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, index=True
+    )
+
+
+class VersionedMixin:
+    """Optimistic locking: a row's `version` goes up on every update.
+
+    SQLAlchemy adds `WHERE version = :old` to each UPDATE and raises StaleDataError when
+    another transaction got there first; services also compare the version the user saw.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class SearchableMixin:
+    """Keeps `search_text`, a case-folded copy of the fields named in `__search_fields__`.
+
+    SQLite's LIKE and lower() fold only ASCII, so "ærlig" would not find "Ærlig"; searching
+    a Python-casefolded column with a casefolded pattern behaves the same on both databases.
+    """
+
+    __search_fields__: tuple[str, ...] = ()
+
+    search_text: Mapped[str] = mapped_column(String(1000), default="", index=True)
+
+    def refresh_search_text(self) -> None:
+        """Recompute `search_text` from the searchable fields."""
+        parts = [getattr(self, name) or "" for name in self.__search_fields__]
+        self.search_text = fold(" ".join(str(p) for p in parts if p))[:1000]
+
+
+def fold(text: str) -> str:
+    """Case-fold text for searching (handles æøå, unlike SQLite's lower())."""
+    return " ".join(text.casefold().split())
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern for a user's search text, with wildcards escaped."""
+    q = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{q}%"

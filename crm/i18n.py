@@ -1,0 +1,107 @@
+"""Language and locale: which language a request gets, country names, formatting helpers."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_login import current_user
+
+# Territory codes Babel knows that are not countries (regions, test and grouping codes).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+
+
+def select_locale() -> str:
+    """The user's saved choice, else the session's, else the browser's Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages, default=languages[0]) if request else "nb"
+
+
+def select_timezone() -> str:
+    """Pages show times in the office's zone unless a view formats in an event's zone."""
+    return current_app.config["OFFICE_TIMEZONE"]
+
+
+def locale_code() -> str:
+    """The current language code: "nb" or "en"."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def country_names(locale: str | None = None) -> dict[str, str]:
+    """ISO 3166 alpha-2 code → country name in the given (or current) language."""
+    loc = Locale.parse(locale or locale_code())
+    return {
+        code: name
+        for code, name in loc.territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    }
+
+
+def country_choices(blank: bool = True) -> list[tuple[str, str]]:
+    """(code, name) pairs sorted by name in the current language, for a select field."""
+    names = sorted(country_names().items(), key=lambda item: item[1].casefold())
+    return ([("", "—")] if blank else []) + names
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the current language ("NO" → "Norge" in nb)."""
+    if not code:
+        return ""
+    return country_names().get(code.upper(), code)
+
+
+def is_country(code: str | None) -> bool:
+    """True for a known ISO 3166 alpha-2 code."""
+    return bool(code) and code.upper() in country_names("en")
+
+
+def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
+    """An aware instant shown in an IANA zone."""
+    return value.astimezone(ZoneInfo(zone))
+
+
+def register_template_helpers(app) -> None:
+    """Filters: country, date, datetime, time, number; global: current language."""
+
+    @app.template_filter("country")
+    def _country(code):
+        return country_name(code)
+
+    @app.template_filter("date")
+    def _date(value, fmt="medium"):
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            value = value.date() if value.tzinfo is None else value
+        return format_date(value, fmt)
+
+    @app.template_filter("datetime")
+    def _datetime(value, zone=None, fmt="medium"):
+        if value is None:
+            return ""
+        if zone:
+            # format in the event's zone: flask-babel converts to its zone, so give it naive local
+            local = in_zone(value, zone).replace(tzinfo=None)
+            return format_datetime(local, fmt, rebase=False)
+        return format_datetime(value, fmt)
+
+    @app.template_filter("time")
+    def _time(value, zone=None, fmt="short"):
+        if value is None:
+            return ""
+        if zone:
+            return format_time(in_zone(value, zone).replace(tzinfo=None), fmt, rebase=False)
+        return format_time(value, fmt)
+
+    @app.template_filter("number")
+    def _number(value):
+        return "" if value is None else format_decimal(value)
+
+    @app.context_processor
+    def _globals():
+        return {"lang": locale_code(), "languages": app.config["LANGUAGES"]}

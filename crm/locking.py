@@ -1,0 +1,19 @@
+"""Optimistic locking: refuse a save based on an outdated copy of a record."""
+
+from flask_babel import gettext as _
+
+from crm.errors import ConflictError
+
+
+def check_version(record, seen_version: int | None) -> None:
+    """Raise ConflictError if the record changed since the user loaded version `seen_version`."""
+    if seen_version is None:
+        return
+    if record.version != seen_version:
+        raise ConflictError(
+            _(
+                "Someone else changed this record while you were editing it. Your changes "
+                "were not saved: reload the page to see the current version, then make "
+                "your changes again."
+            )
+        )

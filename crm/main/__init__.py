@@ -1,0 +1,7 @@
+"""Home page, language switch, accessibility statement, health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from crm.main import views  # noqa: E402,F401

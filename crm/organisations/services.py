@@ -1,0 +1,128 @@
+"""Rules for partner organisations."""
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from crm.db import like_pattern
+from crm.enums import OrganisationKind, TwinCityCategory
+from crm.errors import ServiceError
+from crm.extensions import db
+from crm.i18n import is_country
+from crm.locking import check_version
+from crm.organisations.models import Organisation
+from crm.tags import Tag, get_tags, parse_tags
+
+FIELDS = (
+    "name",
+    "kind",
+    "country",
+    "city",
+    "website",
+    "notes",
+    "represented_country",
+    "twin_city_category",
+    "twin_city_since",
+)
+
+
+def organisation_query(*, q: str = "", kind: str = "", country: str = "", tag: str = "") -> Select:
+    """A SELECT of organisations matching the filters, ordered by name."""
+    stmt = select(Organisation).order_by(Organisation.name, Organisation.id)
+    if q.strip():
+        stmt = stmt.where(Organisation.search_text.like(like_pattern(q), escape="\\"))
+    if kind:
+        stmt = stmt.where(Organisation.kind == kind)
+    if country:
+        stmt = stmt.where(Organisation.country == country.upper())
+    if tag:
+        stmt = stmt.where(Organisation.tags.any(Tag.name == tag.strip().lower()))
+    return stmt.options(selectinload(Organisation.tags))
+
+
+def _clean(data: dict) -> dict:
+    """Validate and normalise organisation fields; raise ServiceError on the first problem."""
+    clean = {k: data[k] for k in FIELDS if k in data}
+    if "name" in clean:
+        clean["name"] = (clean["name"] or "").strip()
+        if not clean["name"]:
+            raise ServiceError(_("Enter a name."), field="name")
+    if "kind" in clean:
+        try:
+            clean["kind"] = OrganisationKind(clean["kind"] or OrganisationKind.OTHER)
+        except ValueError:
+            raise ServiceError(_("Choose a kind from the list."), field="kind") from None
+    for key in ("country", "represented_country"):
+        if key in clean:
+            code = (clean[key] or "").strip().upper() or None
+            if code and not is_country(code):
+                raise ServiceError(_("Choose a country from the list."), field=key)
+            clean[key] = code
+    for key in ("city", "website", "notes"):
+        if key in clean:
+            clean[key] = (clean[key] or "").strip()
+    website = clean.get("website")
+    if website and not website.startswith(("http://", "https://")):
+        clean["website"] = "https://" + website
+    if clean.get("twin_city_category"):
+        try:
+            clean["twin_city_category"] = TwinCityCategory(clean["twin_city_category"])
+        except ValueError:
+            raise ServiceError(
+                _("Choose a relation category from the list."), field="twin_city_category"
+            ) from None
+    elif "twin_city_category" in clean:
+        clean["twin_city_category"] = None
+    since = clean.get("twin_city_since")
+    if since not in (None, ""):
+        try:
+            since = int(since)
+        except (TypeError, ValueError):
+            since = 0
+        if not 1000 <= since <= 2999:
+            raise ServiceError(_("Enter a year such as 1990."), field="twin_city_since")
+        clean["twin_city_since"] = since
+    elif "twin_city_since" in clean:
+        clean["twin_city_since"] = None
+    return clean
+
+
+def _apply_kind_rules(org: Organisation) -> None:
+    """Only a consulate has a represented country; only a twin city a category and a year."""
+    if org.kind != OrganisationKind.CONSULATE:
+        org.represented_country = None
+    if org.kind != OrganisationKind.TWIN_CITY:
+        org.twin_city_category = None
+        org.twin_city_since = None
+
+
+def create_organisation(*, tags: str | list[str] | None = None, **data) -> Organisation:
+    """Create an organisation (flushes, never commits)."""
+    data.setdefault("name", "")
+    org = Organisation(**_clean(data))
+    _apply_kind_rules(org)
+    org.tags = get_tags(parse_tags(tags))
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def update_organisation(
+    org: Organisation, *, version: int | None = None, tags=None, **data
+) -> Organisation:
+    """Update the given fields; refused if the record changed since `version` was read."""
+    check_version(org, version)
+    for key, value in _clean(data).items():
+        setattr(org, key, value)
+    _apply_kind_rules(org)
+    if tags is not None:
+        org.tags = get_tags(parse_tags(tags))
+    db.session.flush()
+    return org
+
+
+def delete_organisation(org: Organisation, *, version: int | None = None) -> None:
+    """Delete an organisation with its memberships and participations."""
+    check_version(org, version)
+    db.session.delete(org)
+    db.session.flush()

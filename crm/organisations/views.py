@@ -1,0 +1,121 @@
+"""Organisation pages: list with search and filters, detail, new, edit, delete."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.auth.access import editor_required, require_login
+from crm.contacts.models import Membership
+from crm.enums import OrganisationKind
+from crm.errors import ServiceError
+from crm.events.models import Event, Participation
+from crm.extensions import db
+from crm.forms import apply_service_error
+from crm.i18n import country_choices
+from crm.organisations import bp, services
+from crm.organisations.forms import OrganisationForm
+from crm.organisations.models import Organisation
+
+bp.before_request(require_login)
+
+
+@bp.route("/")
+def index():
+    """List organisations; `?q=` searches name and city, filters by kind, country, tag."""
+    args = request.args
+    stmt = services.organisation_query(
+        q=args.get("q", ""),
+        kind=args.get("kind", ""),
+        country=args.get("country", ""),
+        tag=args.get("tag", ""),
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template(
+        "organisations/index.html",
+        page=page,
+        kinds=OrganisationKind.choices(),
+        countries=country_choices(),
+    )
+
+
+@bp.route("/<int:org_id>")
+def show(org_id: int):
+    """An organisation with its people and its events."""
+    org = db.get_or_404(
+        Organisation,
+        org_id,
+        options=[
+            selectinload(Organisation.tags),
+            selectinload(Organisation.memberships).selectinload(Membership.contact),
+        ],
+    )
+    participations = db.session.scalars(
+        select(Participation)
+        .join(Participation.event)
+        .where(Participation.organisation_id == org.id, Event.deleted_at.is_(None))
+        .order_by(Event.starts_at.desc())
+        .options(selectinload(Participation.event))
+        .limit(200)
+    ).all()
+    return render_template("organisations/show.html", org=org, participations=participations)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    """Create an organisation."""
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            org = services.create_organisation(**form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Organisation %(name)s created.", name=org.name), "success")
+            return redirect(url_for("organisations.show", org_id=org.id))
+    return render_template("organisations/form.html", form=form, org=None)
+
+
+@bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(org_id: int):
+    """Edit an organisation; refused if someone else saved it meanwhile."""
+    org = db.get_or_404(Organisation, org_id)
+    form = OrganisationForm(obj=org)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in org.tags)
+        form.twin_city_category.data = (
+            org.twin_city_category.value if org.twin_city_category else ""
+        )
+        form.kind.data = org.kind.value
+    if form.validate_on_submit():
+        try:
+            services.update_organisation(org, version=form.version.data, **form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Organisation %(name)s saved.", name=org.name), "success")
+            return redirect(url_for("organisations.show", org_id=org.id))
+    return render_template("organisations/form.html", form=form, org=org)
+
+
+@bp.route("/<int:org_id>/delete", methods=["POST"])
+@editor_required
+def delete(org_id: int):
+    """Delete an organisation."""
+    org = db.get_or_404(Organisation, org_id)
+    name = org.name
+    try:
+        services.delete_organisation(org, version=request.form.get("version", type=int))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("organisations.show", org_id=org_id))
+    db.session.commit()
+    flash(_("Organisation %(name)s deleted.", name=name), "success")
+    return redirect(url_for("organisations.index"))

@@ -1,0 +1,237 @@
+"""Fixtures: the app on a database of its own, clients, logged-in roles, record factories.
+
+The database comes from TEST_DATABASE_URL (a PostgreSQL server URL: the suite creates a
+database of its own on that server and drops it at the end) or is a temporary SQLite file.
+"""
+
+import datetime as dt
+import os
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from config import TestConfig, database_url
+from crm import create_app
+from crm.extensions import db as _db
+
+OSLO = ZoneInfo("Europe/Oslo")
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory):
+    """A fresh, empty database for this test run; dropped afterwards."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    url = make_url(database_url(server))
+    name = f"vertskap_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_uri):
+    """Create every table once per run."""
+    app = create_app({**vars_of(TestConfig), "SQLALCHEMY_DATABASE_URI": database_uri})
+    with app.app_context():
+        _db.create_all()
+        _db.engine.dispose()
+    return database_uri
+
+
+def vars_of(cls) -> dict:
+    """A config class's upper-case settings as a dict."""
+    return {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+
+
+@pytest.fixture
+def app(_schema):
+    """The app, in an app context, on the test database; tables emptied after each test."""
+    app = create_app({**vars_of(TestConfig), "SQLALCHEMY_DATABASE_URI": _schema})
+    with app.app_context():
+        yield app
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            tables = list(reversed(_db.metadata.sorted_tables))
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The Flask-SQLAlchemy handle."""
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """argon2 is slow on purpose; hash each test password once per run."""
+    if password not in _HASHES:
+        from crm.auth.services import hash_password
+
+        _HASHES[password] = hash_password(password)
+    return _HASHES[password]
+
+
+@pytest.fixture
+def make_user(db):
+    """Factory: a staff user (default role coordinator, password PASSWORD)."""
+    from crm.auth.models import User
+    from crm.enums import Role
+
+    def make(email=None, role="coordinator", name="", password=PASSWORD, **kw):
+        user = User(
+            email=email or f"user-{uuid.uuid4().hex[:8]}@example.org",
+            role=Role(role),
+            name=name or f"{role.title()} User",
+            password_hash=password_hash(password),
+            **kw,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+class AuthActions:
+    """Log a test client in and out."""
+
+    def __init__(self, client, make_user):
+        self.client = client
+        self.make_user = make_user
+
+    def login(self, email, password=PASSWORD):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client, make_user):
+    """Log in and out through the real login form."""
+    return AuthActions(client, make_user)
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """`login_as("viewer")` creates a user with that role, logs the client in, returns the user."""
+
+    def login(role="coordinator", **kw):
+        user = make_user(role=role, **kw)
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.text
+        return user
+
+    return login
+
+
+@pytest.fixture
+def make_org(db):
+    """Factory: an organisation through the service (defaults: a Norwegian university)."""
+    from crm.organisations.services import create_organisation
+
+    def make(**kw):
+        data = {"name": "NTNU", "kind": "university", "country": "NO", "city": "Trondheim"}
+        data.update(kw)
+        org = create_organisation(**data)
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_contact(db):
+    """Factory: a contact (defaults: a Swedish guest)."""
+    from crm.contacts.models import Contact
+
+    def make(**kw):
+        data = {"first_name": "Astrid", "last_name": "Lindqvist", "email": "", "nationality": "SE"}
+        data.update(kw)
+        contact = Contact(**data)
+        db.session.add(contact)
+        db.session.commit()
+        return contact
+
+    return make
+
+
+@pytest.fixture
+def make_event(db):
+    """Factory: an event (defaults: a confirmed public delegation, tomorrow 10–12 Oslo time)."""
+    from crm.events.models import Event
+
+    def make(**kw):
+        start = kw.pop("starts_at", None) or dt.datetime.combine(
+            dt.date.today() + dt.timedelta(days=1), dt.time(10), OSLO
+        )
+        data = {
+            "title": "Delegation from Gothenburg",
+            "kind": "delegation",
+            "status": "confirmed",
+            "visibility": "public",
+            "timezone": "Europe/Oslo",
+            "starts_at": start,
+            "ends_at": kw.pop("ends_at", None) or start + dt.timedelta(hours=2),
+        }
+        data.update(kw)
+        event = Event(**data)
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return make
+
+
+@pytest.fixture
+def empty_database_uri(tmp_path):
+    """A second, empty database (same kind as the suite's), for migration and process tests."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = make_url(database_url(server))
+    name = f"vertskap_scratch_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,154 @@
+"""Organisation pages: roles, forms, search, filters, optimistic locking."""
+
+import pytest
+
+from crm.organisations.models import Organisation
+
+
+def org_form(**overrides):
+    data = {"name": "Innovasjon Norge", "kind": "public_body", "country": "NO", "city": "Trondheim"}
+    data.update(overrides)
+    return data
+
+
+def test_coordinator_creates_organisation_with_tags(client, login_as, db):
+    login_as("coordinator")
+    response = client.post("/organisations/new", data=org_form(tags="Business, EU ,business"))
+    assert response.status_code == 302
+    org = db.session.scalar(db.select(Organisation))
+    assert org.name == "Innovasjon Norge"
+    assert [t.name for t in org.tags] == ["business", "eu"]
+    page = client.get(response.headers["Location"])
+    assert "Innovasjon Norge" in page.text
+    assert "Norge" in page.text or "Norway" in page.text
+
+
+def test_viewer_reads_but_cannot_create_edit_or_delete(client, login_as, make_org):
+    org = make_org()
+    login_as("viewer")
+    assert client.get("/organisations/").status_code == 200
+    assert client.get(f"/organisations/{org.id}").status_code == 200
+    assert client.get("/organisations/new").status_code == 403
+    assert client.post("/organisations/new", data=org_form()).status_code == 403
+    assert client.post(f"/organisations/{org.id}/edit", data=org_form()).status_code == 403
+    assert client.post(f"/organisations/{org.id}/delete").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"name": ""}, "name"),
+        ({"kind": "spaceship"}, "kind"),
+        ({"country": "XX"}, "country"),
+        ({"website": "not a url"}, "website"),
+        ({"kind": "twin_city", "twin_city_since": "12"}, "twin_city_since"),
+        ({"kind": "twin_city", "twin_city_category": "frenemies"}, "twin_city_category"),
+    ],
+)
+def test_organisation_form_errors_change_nothing(client, login_as, db, overrides, field):
+    login_as("coordinator")
+    response = client.post("/organisations/new", data=org_form(**overrides))
+    assert response.status_code == 200
+    assert "error-summary" in response.text
+    assert f'id="{field}-error"' in response.text
+    assert (
+        f'aria-describedby="{field}-error"' in response.text or f'{field}-error"' in response.text
+    )
+    assert db.session.scalar(db.select(db.func.count()).select_from(Organisation)) == 0
+
+
+def test_consulate_keeps_represented_country_and_twin_city_its_category(client, login_as, db):
+    login_as("coordinator")
+    client.post(
+        "/organisations/new",
+        data=org_form(
+            name="Consulate of Finland",
+            kind="consulate",
+            represented_country="FI",
+            twin_city_category="solidarity",
+        ),
+    )
+    client.post(
+        "/organisations/new",
+        data=org_form(
+            name="Västerås",
+            kind="twin_city",
+            country="SE",
+            twin_city_category="political_focus",
+            twin_city_since="1947",
+        ),
+    )
+    consulate, twin = db.session.scalars(db.select(Organisation).order_by(Organisation.id))
+    assert consulate.represented_country == "FI"
+    assert consulate.twin_city_category is None
+    assert twin.twin_city_category.value == "political_focus"
+    assert twin.twin_city_since == 1947
+
+
+def test_search_is_case_insensitive_with_norwegian_letters(client, login_as, make_org):
+    make_org(name="Ørland Kultursenter", kind="cultural")
+    make_org(name="Trøndelag fylkeskommune", kind="public_body")
+    make_org(name="NTNU")
+    login_as("viewer")
+    assert "Ørland" in client.get("/organisations/?q=ØRLAND").text
+    found = client.get("/organisations/?q=TRØNDELAG").text
+    assert "Trøndelag fylkeskommune" in found and "Ørland" not in found
+    assert "NTNU" not in client.get("/organisations/?q=ørl").text
+    assert (
+        "No organisations match" in client.get("/organisations/?q=50%25").text
+        or "Ingen organisasjoner" in client.get("/organisations/?q=50%25").text
+    )
+
+
+def test_filters_by_kind_country_and_tag(client, login_as, make_org):
+    make_org(name="NTNU", kind="university", country="NO", tags="research")
+    make_org(name="Chalmers", kind="university", country="SE")
+    make_org(name="ISFIT", kind="student_org", country="NO", tags="students")
+    login_as("viewer")
+    by_kind = client.get("/organisations/?kind=university").text
+    assert "NTNU" in by_kind and "Chalmers" in by_kind and "ISFIT" not in by_kind
+    by_country = client.get("/organisations/?country=SE").text
+    assert "Chalmers" in by_country and "NTNU" not in by_country
+    by_tag = client.get("/organisations/?tag=Students").text
+    assert "ISFIT" in by_tag and "NTNU" not in by_tag
+
+
+def test_list_is_paginated(client, login_as, make_org, app):
+    app.config["PER_PAGE"] = 5
+    for i in range(12):
+        make_org(name=f"Org {i:02d}")
+    login_as("viewer")
+    first = client.get("/organisations/").text
+    third = client.get("/organisations/?page=3").text
+    assert "Org 00" in first and "Org 05" not in first
+    assert "Org 10" in third and "Org 11" in third and "Org 00" not in third
+
+
+def test_second_save_of_a_stale_copy_is_refused_and_overwrites_nothing(client, login_as, make_org):
+    org = make_org(name="NTNU", city="Trondheim")
+    login_as("coordinator")
+    seen = org.version
+    first = client.post(
+        f"/organisations/{org.id}/edit", data=org_form(name="NTNU", city="Gjøvik", version=seen)
+    )
+    assert first.status_code == 302
+    second = client.post(
+        f"/organisations/{org.id}/edit", data=org_form(name="NTNU", city="Ålesund", version=seen)
+    )
+    assert second.status_code == 200
+    assert "Someone else changed this record" in second.text or "Noen andre" in second.text
+    assert client.get(f"/organisations/{org.id}").text.count("Gjøvik") >= 1
+    assert "Ålesund" not in client.get(f"/organisations/{org.id}").text
+
+
+def test_delete_organisation(client, login_as, make_org, db):
+    org = make_org()
+    login_as("coordinator")
+    response = client.post(f"/organisations/{org.id}/delete", data={"version": org.version})
+    assert response.status_code == 302
+    assert db.session.get(Organisation, org.id) is None
+
+
+def test_unknown_organisation_is_404(client, login_as):
+    login_as("viewer")
+    assert client.get("/organisations/999").status_code == 404

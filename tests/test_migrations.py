@@ -1,0 +1,30 @@
+"""Migrations: one head, and applying them yields exactly the models' schema."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_migrations_have_a_single_head():
+    config = AlembicConfig(str(ROOT / "migrations" / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}"
+
+
+def test_upgrade_on_an_empty_database_matches_the_models(empty_database_uri):
+    env = {"DATABASE_URL": empty_database_uri, "PATH": "/usr/bin:/bin"}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db"]
+    upgrade = subprocess.run([*flask, "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert upgrade.returncode == 0, upgrade.stderr
+    check = subprocess.run([*flask, "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    downgrade = subprocess.run(
+        [*flask, "downgrade", "base"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert downgrade.returncode == 0, downgrade.stderr
