@@ -14,7 +14,7 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 	touch $(BIN)/activate
 
 translations/.compiled: $(BIN)/activate $(wildcard translations/*/LC_MESSAGES/messages.po)
-	@if [ -d translations ]; then $(BIN)/pybabel compile -q -d translations && touch $@; fi
+	@if [ -d translations ]; then $(BIN)/pybabel -q compile -d translations && touch $@; fi
 
 ## run: install, migrate, load the demo data on first start, serve on http://127.0.0.1:$(PORT)
 run: $(BIN)/activate translations/.compiled
@@ -38,8 +38,8 @@ format: $(BIN)/activate
 
 ## translations: extract new strings and update the catalogues
 translations: $(BIN)/activate
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --add-location=file --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ Every setting has a development default so that `make run` works on a fresh mach
 `ProductionConfig` refuses to start with the defaults that are unsafe in production.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -54,6 +55,21 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # a form left open all day must still save
 
+    # Sessions end after this long without a request, and this long after the password login
+    # (ASVS 3.3: 30 minutes idle, 12 hours absolute); a remember-me cookie lives no longer.
+    SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+    SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(12 * 3600)))
+    REMEMBER_COOKIE_DURATION = dt.timedelta(seconds=SESSION_ABSOLUTE_TIMEOUT)
+    # Login throttling: more than LOGIN_MAX_FAILURES failed logins for one account or from one
+    # address within LOGIN_WINDOW seconds are refused with 429 (counted in the database).
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "10"))
+    LOGIN_WINDOW = int(os.environ.get("LOGIN_WINDOW", str(15 * 60)))
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    # ProductionConfig sets this: create_app() then refuses debug mode and a weak SECRET_KEY.
+    REFUSE_UNSAFE_SETTINGS = False
+
     PER_PAGE = int(os.environ.get("PER_PAGE", "25"))
 
     # Outgoing mail.
@@ -84,6 +100,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
+    REFUSE_UNSAFE_SETTINGS = True
 
 
 CONFIGS = {

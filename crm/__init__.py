@@ -22,6 +22,9 @@ def create_app(config: type[Config] | dict = Config) -> Flask:
         app.config.update(config)
     else:
         app.config.from_object(config)
+    from crm.security import register_security
+
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -61,14 +64,22 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprint."""
     from crm.api import bp as api_bp
+    from crm.audit import bp as audit_bp
     from crm.auth import bp as auth_bp
+    from crm.calendars import bp as calendars_bp
     from crm.contacts import bp as contacts_bp
     from crm.events import bp as events_bp
+    from crm.followups import bp as followups_bp
     from crm.main import bp as main_bp
     from crm.organisations import bp as organisations_bp
+    from crm.reminders import bp as reminders_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, events_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(followups_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(calendars_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)  # the API authenticates each request; browser calls send the token
 
@@ -79,9 +90,11 @@ def register_errorhandlers(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500) or 500
         if request.path.startswith("/api/"):
-            from crm.api.errors import json_error
+            from crm.api.errors import http_error_response
 
-            return json_error(code, getattr(error, "description", "Error"))
+            if code >= 500:
+                ext.db.session.rollback()
+            return http_error_response(error)
         if code >= 500:
             ext.db.session.rollback()
         return render_template(f"errors/{code}.html"), code

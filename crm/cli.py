@@ -1,5 +1,7 @@
 """The `flask --app wsgi crm ...` commands."""
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
@@ -73,3 +75,153 @@ def first_run() -> None:
         click.echo(
             "Log in with your own account (create one with `flask --app wsgi crm create-user`)."
         )
+
+
+@crm_cli.command("bench-data")
+@click.option("--organisations", type=click.IntRange(min=0), default=2000, show_default=True)
+@click.option("--contacts", type=click.IntRange(min=0), default=100_000, show_default=True)
+@click.option("--events", type=click.IntRange(min=0), default=20_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--anchor",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Events span four years before this date and one after (default: today).",
+)
+def bench_data(organisations: int, contacts: int, events: int, seed: int, anchor) -> None:
+    """Add a realistic, deterministic data set for benchmarks (bulk inserts)."""
+    from crm.bench_data import generate
+
+    total = organisations + contacts + events
+    try:
+        with click.progressbar(length=total, label="Generating") as bar:
+            counts = generate(
+                organisations=organisations,
+                contacts=contacts,
+                events=events,
+                seed=seed,
+                anchor=anchor.date() if anchor else None,
+                progress=bar.update,
+            )
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(
+        f"Added {counts.organisations} organisations, {counts.contacts} contacts "
+        f"({counts.memberships} memberships), {counts.events} events "
+        f"({counts.programme_items} programme items, {counts.participations} participations)."
+    )
+
+
+@crm_cli.command("backup")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Backup file (default: instance/backups/vertskap-<UTC time>.db or .dump).",
+)
+def backup(output: Path | None) -> None:
+    """Back up the database while the app runs (SQLite backup API, or pg_dump)."""
+    from flask import current_app
+
+    from crm.backup import backup_database, default_backup_path
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    output = output or default_backup_path(url, Path(current_app.instance_path) / "backups")
+    try:
+        path = backup_database(url, output)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Backup written to {path}")
+
+
+@crm_cli.command("restore")
+@click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(backup_file: Path, yes: bool) -> None:
+    """Replace the database with a backup (stop the web servers and the scheduler first)."""
+    from flask import current_app
+
+    from crm.backup import restore_database
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if not yes:
+        click.confirm("This replaces every record in the database. Continue?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection of ours holds the database meanwhile
+    try:
+        restore_database(url, backup_file)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Restored {backup_file}")
+
+
+@crm_cli.command("send-due")
+def send_due() -> None:
+    """Plan reminders and send the mail that is due, once (for cron and tests)."""
+    from crm.db import utcnow
+    from crm.reminders.jobs import send_due as run_send_due
+
+    planned, sent = run_send_due(now=utcnow())
+    click.echo(
+        f"Planned {planned.created} new, {planned.updated} changed, "
+        f"{planned.cancelled} cancelled; sent {sent.sent}, retrying {sent.retried}, "
+        f"failed {sent.failed}, skipped {sent.skipped}."
+    )
+
+
+@crm_cli.command("scheduler")
+def scheduler() -> None:
+    """Run the reminder scheduler in this process (plan + dispatch every minute, daily digest)."""
+    from flask import current_app
+
+    from crm.reminders.scheduler import run_scheduler
+
+    click.echo("Reminder scheduler running (Ctrl-C stops it).")
+    run_scheduler(current_app._get_current_object())
+
+
+@crm_cli.command("import-ics")
+@click.argument("ics_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--calendar", "slug", required=True, help="The calendar's slug, e.g. public.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be imported.")
+def import_ics(ics_file: str, slug: str, dry_run: bool) -> None:
+    """Import an .ics file into a calendar (upsert by UID, all or nothing)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from crm.calendars import importer
+    from crm.calendars.services import get_calendar
+
+    # Messages are translated for a request; outside one there is none to ask.
+    current_app.test_request_context().push()
+    calendar = get_calendar(slug)
+    if calendar is None:
+        raise click.ClickException(f"No calendar with slug {slug}")
+    content = Path(ics_file).read_bytes()
+    try:
+        preview = importer.preview_import(content)
+        if dry_run:
+            result = preview
+        else:
+            with click.progressbar(length=len(preview.items), label="Importing") as bar:
+                result = importer.import_events(
+                    calendar, content, progress=lambda item: bar.update(1)
+                )
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    for item in result.items:
+        if item.action == "error":
+            click.echo(f"  {item.error}", err=True)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(
+        f"{'Would import' if dry_run else 'Imported'}: {result.count('new')} new, "
+        f"{result.count('changed')} changed, {result.count('unchanged')} unchanged, "
+        f"{result.count('error')} with errors."
+    )

@@ -1,20 +1,41 @@
 """Import every model so that metadata (migrations, create_all) sees all tables."""
 
-from crm.auth.models import ApiToken, User
+from crm.audit.models import AuditEntry
+from crm.auth.models import ApiToken, LoginAttempt, User
+from crm.calendars.models import Calendar, EventIcal, ImportBatch, Subscription
 from crm.contacts.models import Contact, Membership
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
+from crm.followups.models import FollowUp, Interaction
 from crm.organisations.models import Organisation
+from crm.reminders.models import (
+    OutboxMessage,
+    ReminderPreference,
+    ReminderRule,
+    ReminderSubscription,
+)
 from crm.tags import Tag
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
+    "Calendar",
     "Contact",
     "Event",
     "EventCountry",
+    "EventIcal",
+    "FollowUp",
+    "ImportBatch",
+    "Interaction",
+    "LoginAttempt",
     "Membership",
     "Organisation",
+    "OutboxMessage",
     "Participation",
     "ProgrammeItem",
+    "ReminderPreference",
+    "ReminderRule",
+    "ReminderSubscription",
+    "Subscription",
     "Tag",
     "User",
 ]

@@ -3,10 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from crm.auth.services import MIN_PASSWORD_LENGTH
-from crm.enums import Role
+from crm.enums import Language, Role
 
 
 class LoginForm(FlaskForm):
@@ -24,4 +24,29 @@ class UserForm(FlaskForm):
         _l("Password"),
         validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
         description=_l("At least 12 characters. Leave empty to keep the current password."),
+    )
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(
+        _l("Language"),
+        choices=lambda: [("", _l("As my browser")), *Language.choices()],
+        default="",
+        validate_choice=False,  # the service names the field when the value is unknown
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=_l("At least 12 characters. Your other sessions end when you change it."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two new passwords differ.")),
+        ],
     )

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import TimestampMixin, UTCDateTime, intpk
@@ -18,6 +18,9 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     __tablename__ = "user"
     __table_args__ = (UniqueConstraint("email"),)
+    __audited__ = True
+    # Changed by every login and logout: the login/logout entries already say so.
+    __audit_exclude__ = ("last_login_at", "session_version")
 
     id: Mapped[intpk]
     email: Mapped[str] = mapped_column(String(254))
@@ -81,3 +84,19 @@ class ApiToken(TimestampMixin, db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginAttempt(db.Model):
+    """A failed login, kept for the throttling window (shared by every worker and host)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[intpk]
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # The email as typed (normalised), whether or not such a user exists.
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))

@@ -2,9 +2,12 @@
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
 
+from crm.audit.services import record
 from crm.auth.models import ApiToken, User, hash_token, new_token
 from crm.db import utcnow
 from crm.enums import Role
@@ -15,6 +18,8 @@ MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 # Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-at-all")
+# werkzeug.security hashes ("scrypt:32768:8:1$salt$hash", "pbkdf2:sha256:...") of older installs.
+_LEGACY_PREFIXES = ("scrypt:", "pbkdf2:")
 
 
 def hash_password(password: str) -> str:
@@ -80,24 +85,63 @@ def set_password(user: User, password: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (as slow for an unknown email)."""
+    """The active user with these credentials, or None (as slow for an unknown email).
+
+    A hash made with weaker parameters or an older scheme is replaced by a current argon2id
+    hash, since the password is at hand only now.
+    """
     user = get_user_by_email(email)
     if user is None:
         _verify(_DUMMY_HASH, password)
         return None
     if not _verify(user.password_hash, password) or not user.is_active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True for a legacy (werkzeug) hash or an argon2 hash below the current parameters."""
+    if password_hash.startswith(_LEGACY_PREFIXES):
+        return True
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def _verify(password_hash: str, password: str) -> bool:
+    if password_hash.startswith(_LEGACY_PREFIXES):
+        # Accounts imported from werkzeug's scrypt/pbkdf2 hashes: upgraded at their next login.
+        return check_password_hash(password_hash, password)
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """The user changes their own password: the current one must be right (flushes)."""
+    if not _verify(user.password_hash, current_password or ""):
+        raise ServiceError(_("The current password is wrong."), field="current_password")
+    if new_password == current_password:
+        raise ServiceError(
+            _("The new password must differ from the current one."), field="new_password"
+        )
+    try:
+        set_password(user, new_password)
+    except ServiceError as error:
+        raise ServiceError(error.message, field="new_password") from None
+
+
+def set_locale(user: User, locale: str | None) -> None:
+    """Save the user's language (None: follow the browser)."""
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise ServiceError(_("Choose a language from the list."), field="locale")
+    user.locale = locale or None
+    db.session.flush()
 
 
 def end_sessions(user: User) -> None:
@@ -121,8 +165,10 @@ def load_user_from_session(user_id: str) -> User | None:
 def create_api_token(user: User, name: str = "") -> str:
     """Create a personal API token; returns the token, which is shown once and stored hashed."""
     token = new_token()
-    db.session.add(ApiToken(user=user, name=name, token_hash=hash_token(token)))
+    row = ApiToken(user=user, name=name, token_hash=hash_token(token))
+    db.session.add(row)
     db.session.flush()
+    record("token_create", object_type="api_token", object_id=row.id, label=f"{user.email}: {name}")
     return token
 
 
@@ -145,6 +191,12 @@ def revoke_api_token(token_id: int, user: User) -> None:
     if row is None or (row.user_id != user.id and not user.is_admin):
         raise NotFoundError(_("No such token."))
     row.revoked_at = utcnow()
+    record(
+        "token_revoke",
+        object_type="api_token",
+        object_id=row.id,
+        label=f"{row.user.email}: {row.name}",
+    )
     db.session.flush()
 
 

@@ -20,6 +20,7 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     """A person the office deals with. Dietary and access needs are sensitive data."""
 
     __tablename__ = "contact"
+    __audited__ = True
     __search_fields__ = ("first_name", "last_name", "email", "title")
 
     id: Mapped[intpk]
@@ -63,6 +64,7 @@ class Membership(db.Model):
     """A contact's role in an organisation, from a date to a date (both optional)."""
 
     __tablename__ = "membership"
+    __audited__ = True
 
     id: Mapped[intpk]
     contact_id: Mapped[int] = mapped_column(

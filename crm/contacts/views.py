@@ -1,20 +1,181 @@
-"""Contact pages (stub, being written)."""
+"""Contact pages: list with search and filters, detail, new, edit, delete, memberships."""
 
-from flask import abort
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from crm.auth.access import require_login
-from crm.contacts import bp
+from crm.auth.access import editor_required, require_login
+from crm.contacts import bp, services
+from crm.contacts.forms import ContactForm, MembershipForm
+from crm.contacts.models import Contact, Membership
+from crm.errors import ServiceError
+from crm.events.models import Event, Participation
+from crm.extensions import db
+from crm.forms import apply_service_error
+from crm.i18n import country_choices
+from crm.organisations.models import Organisation
 
 bp.before_request(require_login)
 
 
 @bp.route("/")
 def index():
-    """List contacts."""
-    abort(404)
+    """List contacts; `?q=` searches name, email and title; filters by nationality, tag ..."""
+    args = request.args
+    organisation_id = args.get("organisation", type=int)
+    stmt = services.contact_query(
+        q=args.get("q", ""),
+        nationality=args.get("nationality", ""),
+        tag=args.get("tag", ""),
+        organisation_id=organisation_id,
+        language=args.get("language", ""),
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    return render_template(
+        "contacts/index.html",
+        page=page,
+        countries=country_choices(),
+        organisation=organisation,
+    )
+
+
+def _render_show(contact: Contact, membership_form: MembershipForm):
+    """The contact page, with the membership form as given (it may carry errors)."""
+    participations = db.session.scalars(
+        select(Participation)
+        .join(Participation.event)
+        .where(Participation.contact_id == contact.id, Event.deleted_at.is_(None))
+        .order_by(Event.starts_at.desc())
+        .options(selectinload(Participation.event))
+        .limit(200)
+    ).all()
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        participations=participations,
+        membership_form=membership_form,
+    )
+
+
+def _load(contact_id: int) -> Contact:
+    """A contact with what its page shows, or 404."""
+    return db.get_or_404(
+        Contact,
+        contact_id,
+        options=[
+            selectinload(Contact.tags),
+            selectinload(Contact.memberships).selectinload(Membership.organisation),
+        ],
+    )
 
 
 @bp.route("/<int:contact_id>")
 def show(contact_id: int):
-    """A contact."""
-    abort(404)
+    """A contact with their organisations and the events they take part in."""
+    return _render_show(_load(contact_id), MembershipForm(formdata=None))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    """Create a contact."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = services.create_contact(**form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Contact %(name)s created.", name=contact.name), "success")
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=None)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(contact_id: int):
+    """Edit a contact; refused if someone else saved it meanwhile."""
+    contact = db.get_or_404(Contact, contact_id)
+    form = ContactForm(obj=contact)
+    if request.method == "GET":
+        form.tags.data = ", ".join(t.name for t in contact.tags)
+        form.preferred_language.data = contact.preferred_language.value
+    if form.validate_on_submit():
+        try:
+            services.update_contact(contact, version=form.version.data, **form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Contact %(name)s saved.", name=contact.name), "success")
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=contact)
+
+
+@bp.route("/<int:contact_id>/delete", methods=["POST"])
+@editor_required
+def delete(contact_id: int):
+    """Delete a contact."""
+    contact = db.get_or_404(Contact, contact_id)
+    name = contact.name
+    try:
+        services.delete_contact(contact, version=request.form.get("version", type=int))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("contacts.show", contact_id=contact_id))
+    db.session.commit()
+    flash(_("Contact %(name)s deleted.", name=name), "success")
+    return redirect(url_for("contacts.index"))
+
+
+@bp.route("/<int:contact_id>/memberships", methods=["POST"])
+@editor_required
+def add_membership(contact_id: int):
+    """Add the contact to an organisation named in the form (or picked by id)."""
+    contact = _load(contact_id)
+    form = MembershipForm()
+    if form.validate_on_submit():
+        try:
+            org = services.resolve_organisation(
+                name=form.organisation.data, organisation_id=form.organisation_id.data
+            )
+            services.add_membership(
+                contact,
+                organisation_id=org.id,
+                role=form.role.data,
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("%(name)s added to %(organisation)s.", name=contact.name, organisation=org.name),
+                "success",
+            )
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    return _render_show(_load(contact_id), form)
+
+
+@bp.route("/<int:contact_id>/memberships/<int:membership_id>/delete", methods=["POST"])
+@editor_required
+def remove_membership(contact_id: int, membership_id: int):
+    """Remove one of the contact's memberships."""
+    membership = db.first_or_404(
+        select(Membership).where(
+            Membership.id == membership_id, Membership.contact_id == contact_id
+        )
+    )
+    name = membership.organisation.name
+    services.remove_membership(membership)
+    db.session.commit()
+    flash(_("Membership of %(organisation)s removed.", organisation=name), "success")
+    return redirect(url_for("contacts.show", contact_id=contact_id))

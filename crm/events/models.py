@@ -33,6 +33,7 @@ class Event(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     """
 
     __tablename__ = "event"
+    __audited__ = True
     __search_fields__ = ("title", "venue")
     __table_args__ = (
         UniqueConstraint("uid"),
@@ -134,6 +135,7 @@ class ProgrammeItem(db.Model):
     """One slot of a visit's programme: when, where, what, who."""
 
     __tablename__ = "programme_item"
+    __audited__ = True
     __table_args__ = (
         CheckConstraint("ends_at IS NULL OR ends_at >= starts_at", name="ends_after_start"),
     )
@@ -161,6 +163,7 @@ class Participation(db.Model):
     """An organisation or a contact taking part in an event, in a role."""
 
     __tablename__ = "participation"
+    __audited__ = True
     __table_args__ = (
         CheckConstraint(
             "(organisation_id IS NULL) <> (contact_id IS NULL)", name="one_participant"

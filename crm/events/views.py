@@ -1,26 +1,201 @@
-"""Event pages (stub, being written)."""
+"""Event pages: list with search and filters, detail, new, edit, delete, participants."""
 
-from flask import abort
+import datetime as dt
+from zoneinfo import ZoneInfo
 
-from crm.auth.access import require_login
-from crm.events import bp
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from crm.auth.access import editor_required, require_login
+from crm.db import utcnow
+from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
+from crm.errors import ServiceError
+from crm.events import bp, services
+from crm.events.forms import EventForm, ParticipantForm, apply_event_error, event_form_data
+from crm.events.models import Event, Participation
+from crm.extensions import db
+from crm.forms import apply_service_error
+from crm.i18n import country_choices
 
 bp.before_request(require_login)
 
 
+def _date_arg(name: str) -> tuple[dt.date | None, bool]:
+    """A YYYY-MM-DD query argument as a date, and whether it was malformed."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, False
+    try:
+        return dt.date.fromisoformat(value), False
+    except ValueError:
+        return None, True
+
+
+def _get_event(event_id: int) -> Event:
+    """A live (not deleted) event with what its pages show, or 404."""
+    event = db.get_or_404(
+        Event,
+        event_id,
+        options=[
+            selectinload(Event.tags),
+            selectinload(Event.countries),
+            selectinload(Event.programme),
+            selectinload(Event.participations).selectinload(Participation.organisation),
+            selectinload(Event.participations).selectinload(Participation.contact),
+            selectinload(Event.responsible),
+        ],
+    )
+    if event.is_deleted:
+        abort(404)
+    return event
+
+
 @bp.route("/")
 def index():
-    """List events."""
-    abort(404)
-
-
-@bp.route("/new")
-def new():
-    """New event."""
-    abort(404)
+    """List events from today on (or between ?from and ?to); search and filters."""
+    args = request.args
+    if "from" in args:
+        date_from, bad_from = _date_arg("from")
+    else:
+        # Upcoming events unless ?from= says otherwise (empty: all); the filter shows it.
+        zone = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
+        date_from, bad_from = utcnow().astimezone(zone).date(), False
+    date_to, bad_to = _date_arg("to")
+    stmt = services.event_query(
+        q=args.get("q", ""),
+        kind=args.get("kind", ""),
+        status=args.get("status", ""),
+        visibility=args.get("visibility", ""),
+        country=args.get("country", ""),
+        tag=args.get("tag", ""),
+        date_from=date_from,
+        date_to=date_to,
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template(
+        "events/index.html",
+        page=page,
+        date_from=date_from,
+        date_to=date_to,
+        bad_dates=bad_from or bad_to,
+        kinds=EventKind.choices(),
+        statuses=EventStatus.choices(),
+        visibilities=Visibility.choices(),
+        countries=country_choices(),
+    )
 
 
 @bp.route("/<int:event_id>")
 def show(event_id: int):
-    """An event."""
-    abort(404)
+    """An event with its programme and participants."""
+    event = _get_event(event_id)
+    form = ParticipantForm() if current_user.can_edit else None
+    return render_template("events/show.html", event=event, participant_form=form)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    """Log an event (a delegation visit with programme and participants) in one form."""
+    if request.method == "GET":
+        kind = request.args.get("kind", "")
+        initial = {
+            "kind": kind if kind in {k.value for k in EventKind} else "delegation",
+            "responsible_id": current_user.id,
+        }
+        form = EventForm(data=initial)
+        form.ensure_blank_rows()
+    else:
+        form = EventForm()
+    if form.validate_on_submit():
+        try:
+            event = services.create_event(**form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_event_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Event %(title)s created.", title=event.title), "success")
+            return redirect(url_for("events.show", event_id=event.id))
+    return render_template("events/form.html", form=form, event=None)
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@editor_required
+def edit(event_id: int):
+    """Edit an event; refused if someone else saved it meanwhile."""
+    event = _get_event(event_id)
+    if request.method == "GET":
+        form = EventForm(data=event_form_data(event), zone=event.timezone)
+        form.ensure_blank_rows()
+    else:
+        form = EventForm(zone=event.timezone)
+    if form.validate_on_submit():
+        try:
+            services.update_event(event, version=form.version.data, **form.service_data())
+        except ServiceError as error:
+            db.session.rollback()
+            apply_event_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Event %(title)s saved.", title=event.title), "success")
+            return redirect(url_for("events.show", event_id=event.id))
+    return render_template("events/form.html", form=form, event=event)
+
+
+@bp.route("/<int:event_id>/delete", methods=["POST"])
+@editor_required
+def delete(event_id: int):
+    """Delete an event (it stays, cancelled, in calendar feeds for a while)."""
+    event = _get_event(event_id)
+    title = event.title
+    try:
+        services.delete_event(event, version=request.form.get("version", type=int))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("events.show", event_id=event_id))
+    db.session.commit()
+    flash(_("Event %(title)s deleted.", title=title), "success")
+    return redirect(url_for("events.index"))
+
+
+@bp.route("/<int:event_id>/participants", methods=["POST"])
+@editor_required
+def add_participant(event_id: int):
+    """Add an organisation or a contact to the event."""
+    event = _get_event(event_id)
+    form = ParticipantForm()
+    if form.validate_on_submit():
+        try:
+            participation = services.add_participation(
+                event, **form.found, role=form.role.data or ParticipationRole.GUEST
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
+        else:
+            name = participation.participant.name
+            db.session.commit()
+            flash(_("%(name)s added.", name=name), "success")
+            return redirect(url_for("events.show", event_id=event.id) + "#participants")
+    event = _get_event(event_id)
+    return render_template("events/show.html", event=event, participant_form=form)
+
+
+@bp.route("/<int:event_id>/participants/<int:participation_id>/delete", methods=["POST"])
+@editor_required
+def remove_participant(event_id: int, participation_id: int):
+    """Remove a participant from the event."""
+    event = _get_event(event_id)
+    try:
+        services.remove_participation(event, participation_id)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("Participant removed."), "success")
+    return redirect(url_for("events.show", event_id=event.id) + "#participants")

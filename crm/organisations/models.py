@@ -19,6 +19,7 @@ class Organisation(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     """A partner of the hosting office."""
 
     __tablename__ = "organisation"
+    __audited__ = True
     __search_fields__ = ("name", "city")
     __table_args__ = (
         CheckConstraint(

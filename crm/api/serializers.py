@@ -1,0 +1,136 @@
+"""Records as JSON-ready dicts: pure functions of the record (and `url_for` for links)."""
+
+import datetime as dt
+
+from flask import url_for
+
+from crm.contacts.models import Contact, Membership
+from crm.events.models import Event, Participation, ProgrammeItem
+from crm.organisations.models import Organisation
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _split(stored: str, separators: str) -> list[str]:
+    """A list stored as delimited text ("nb, en") as a JSON list."""
+    for separator in separators[1:]:
+        stored = stored.replace(separator, separators[0])
+    return [item.strip() for item in stored.split(separators[0]) if item.strip()]
+
+
+def _value(member) -> str | None:
+    return member.value if member is not None else None
+
+
+def organisation_json(org: Organisation) -> dict:
+    """An organisation as the API shows it."""
+    return {
+        "id": org.id,
+        "name": org.name,
+        "kind": _value(org.kind),
+        "country": org.country,
+        "city": org.city,
+        "website": org.website,
+        "tags": [tag.name for tag in org.tags],
+        "notes": org.notes,
+        "represented_country": org.represented_country,
+        "twin_city_category": _value(org.twin_city_category),
+        "twin_city_since": org.twin_city_since,
+        "version": org.version,
+        "url": url_for("organisations.show", org_id=org.id, _external=True),
+    }
+
+
+def membership_json(membership: Membership) -> dict:
+    """A contact's membership in an organisation."""
+    return {
+        "organisation_id": membership.organisation_id,
+        "name": membership.organisation.name,
+        "role": membership.role,
+        "starts_on": _iso(membership.starts_on),
+        "ends_on": _iso(membership.ends_on),
+    }
+
+
+def contact_json(contact: Contact, *, sensitive: bool = False) -> dict:
+    """A contact; dietary and access needs only when `sensitive` (an editor's single read)."""
+    data = {
+        "id": contact.id,
+        "name": contact.name,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "title": contact.title,
+        "email": contact.email,
+        "other_emails": _split(contact.other_emails, "\n,"),
+        "phone": contact.phone,
+        "languages": _split(contact.languages, ","),
+        "preferred_language": _value(contact.preferred_language),
+        "nationality": contact.nationality,
+        "tags": [tag.name for tag in contact.tags],
+        "organisations": [membership_json(m) for m in contact.memberships],
+        "version": contact.version,
+        "url": url_for("contacts.show", contact_id=contact.id, _external=True),
+    }
+    if sensitive:
+        data["dietary_needs"] = contact.dietary_needs
+        data["access_needs"] = contact.access_needs
+    return data
+
+
+def programme_item_json(item: ProgrammeItem, zone) -> dict:
+    """One slot of a programme, its times in the event's zone."""
+    return {
+        "id": item.id,
+        "starts_at": _iso(item.starts_at.astimezone(zone)),
+        "ends_at": _iso(item.ends_at.astimezone(zone) if item.ends_at else None),
+        "place": item.place,
+        "title": item.title,
+        "who": item.who,
+    }
+
+
+def participation_json(participation: Participation) -> dict:
+    """An organisation or contact taking part in an event."""
+    participant = participation.organisation or participation.contact
+    return {
+        "id": participation.id,
+        "organisation_id": participation.organisation_id,
+        "contact_id": participation.contact_id,
+        "name": participant.name if participant is not None else "",
+        "role": _value(participation.role),
+    }
+
+
+def event_json(event: Event) -> dict:
+    """An event; times with their offset in the event's zone, or dates when all day."""
+    zone = event.zone
+    all_day = bool(event.is_all_day)
+    return {
+        "id": event.id,
+        "uid": event.uid,
+        "title": event.title,
+        "kind": _value(event.kind),
+        "status": _value(event.status),
+        "visibility": _value(event.visibility),
+        "all_day": all_day,
+        "starts_at": None if all_day else _iso(event.starts_at.astimezone(zone)),
+        "ends_at": None if all_day else _iso(event.ends_at.astimezone(zone)),
+        "start_date": _iso(event.start_on) if all_day else None,
+        "end_date": _iso(event.end_on) if all_day else None,
+        "timezone": event.timezone,
+        "venue": event.venue,
+        "description": event.description,
+        "outcome_notes": event.outcome_notes,
+        "expected_attendance": event.expected_attendance,
+        "actual_attendance": event.actual_attendance,
+        "responsible": event.responsible.email if event.responsible else None,
+        "countries": [c.country for c in event.countries],
+        "tags": [tag.name for tag in event.tags],
+        "programme": [programme_item_json(item, zone) for item in event.programme],
+        "participations": [participation_json(p) for p in event.participations],
+        "url": url_for("events.show", event_id=event.id, _external=True),
+        "updated_at": _iso(event.updated_at),
+        "version": event.version,
+    }

@@ -1,0 +1,313 @@
+"""Rules for follow-ups, interactions and the timeline of a contact or organisation."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.db import utcnow
+from crm.errors import ServiceError
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
+from crm.locking import check_version
+
+TITLE_MAX = 300
+
+
+def _clean_title(title) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ServiceError(_("Say what needs doing."), field="title")
+    if len(title) > TITLE_MAX:
+        raise ServiceError(_("Keep it under %(max)s characters.", max=TITLE_MAX), field="title")
+    return title
+
+
+def _clean_date(value, field: str, *, required: bool = False) -> dt.date | None:
+    if value in (None, ""):
+        if required:
+            raise ServiceError(_("Enter a date."), field=field)
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ServiceError(_("Enter a date such as 2026-12-31."), field=field) from None
+
+
+def _get(model, record_id, field: str):
+    if record_id in (None, "", 0):
+        return None
+    try:
+        record = db.session.get(model, int(record_id))
+    except (TypeError, ValueError):
+        record = None
+    if record is None:
+        raise ServiceError(_("Choose an existing record."), field=field)
+    return record
+
+
+def _assignee(assignee_id):
+    from crm.auth.models import User
+
+    user = _get(User, assignee_id, "assignee_id")
+    if user is not None and not user.is_active_user:
+        raise ServiceError(_("Choose an active staff member."), field="assignee_id")
+    return user
+
+
+def create_followup(
+    *,
+    title: str,
+    due_on=None,
+    assignee_id=None,
+    event_id=None,
+    contact_id=None,
+    organisation_id=None,
+    outcome: str = "",
+    actor=None,
+    now: dt.datetime | None = None,
+) -> FollowUp:
+    """Create an open follow-up; the assignee's notification is queued in the same transaction."""
+    from crm.contacts.models import Contact
+    from crm.events.models import Event
+    from crm.organisations.models import Organisation
+    from crm.reminders.jobs import enqueue_followup_assigned
+
+    followup = FollowUp(
+        title=_clean_title(title),
+        due_on=_clean_date(due_on, "due_on"),
+        assignee=_assignee(assignee_id),
+        event=_get(Event, event_id, "event_id"),
+        contact=_get(Contact, contact_id, "contact_id"),
+        organisation=_get(Organisation, organisation_id, "organisation_id"),
+        outcome=(outcome or "").strip(),
+        created_by=actor,
+        status=FollowUpStatus.OPEN,
+    )
+    db.session.add(followup)
+    db.session.flush()
+    enqueue_followup_assigned(followup, actor=actor, now=now)
+    return followup
+
+
+def create_followups_for_participants(
+    event,
+    *,
+    title: str,
+    participation_ids,
+    due_on=None,
+    assignee_id=None,
+    actor=None,
+    now: dt.datetime | None = None,
+) -> list[FollowUp]:
+    """One follow-up per selected participant of an event ("thank-you letter to each delegate")."""
+    chosen = {int(i) for i in participation_ids or []}
+    participations = [p for p in event.participations if p.id in chosen]
+    if not participations:
+        raise ServiceError(_("Choose at least one participant."), field="participation_ids")
+    title = _clean_title(title)
+    due = _clean_date(due_on, "due_on")
+    _assignee(assignee_id)
+    return [
+        create_followup(
+            title=title,
+            due_on=due,
+            assignee_id=assignee_id,
+            event_id=event.id,
+            contact_id=p.contact_id,
+            organisation_id=p.organisation_id,
+            actor=actor,
+            now=now,
+        )
+        for p in participations
+    ]
+
+
+def update_followup(
+    followup: FollowUp,
+    *,
+    version: int | None = None,
+    title=None,
+    due_on=None,
+    assignee_id=None,
+    status=None,
+    outcome=None,
+    actor=None,
+    now: dt.datetime | None = None,
+) -> FollowUp:
+    """Edit a follow-up (the whole form: None clears due date and assignee); checks `version`."""
+    from crm.reminders.jobs import enqueue_followup_assigned
+
+    check_version(followup, version)
+    if title is not None:
+        followup.title = _clean_title(title)
+    followup.due_on = _clean_date(due_on, "due_on")
+    old_assignee = followup.assignee_id
+    followup.assignee = _assignee(assignee_id)
+    if outcome is not None:
+        followup.outcome = outcome.strip()
+    if status:
+        try:
+            _set_status(followup, FollowUpStatus(status), now=now)
+        except ValueError:
+            raise ServiceError(_("Choose a status from the list."), field="status") from None
+    db.session.flush()
+    if followup.assignee_id != old_assignee and followup.is_open:
+        enqueue_followup_assigned(followup, actor=actor, now=now)
+    return followup
+
+
+def _set_status(followup: FollowUp, status: FollowUpStatus, *, now=None) -> None:
+    if status != followup.status:
+        followup.status = status
+        followup.closed_at = None if status == FollowUpStatus.OPEN else (now or utcnow())
+
+
+def complete_followup(
+    followup: FollowUp, *, outcome: str | None = None, now: dt.datetime | None = None
+) -> FollowUp:
+    """Mark a follow-up done (one click), optionally with an outcome note."""
+    if followup.status == FollowUpStatus.DROPPED:
+        raise ServiceError(_("This follow-up was dropped; reopen it first."))
+    _set_status(followup, FollowUpStatus.DONE, now=now)
+    if outcome:
+        followup.outcome = outcome.strip()
+    db.session.flush()
+    return followup
+
+
+def drop_followup(followup: FollowUp, *, now: dt.datetime | None = None) -> FollowUp:
+    """Drop a follow-up that no longer needs doing (kept for the record)."""
+    _set_status(followup, FollowUpStatus.DROPPED, now=now)
+    db.session.flush()
+    return followup
+
+
+def followup_query(*, assignee_id: int | None = None, status: str = "open"):
+    """Follow-ups (of one assignee), overdue first: by due date, undated last."""
+    stmt = select(FollowUp)
+    if assignee_id is not None:
+        stmt = stmt.where(FollowUp.assignee_id == assignee_id)
+    if status:
+        stmt = stmt.where(FollowUp.status == FollowUpStatus(status))
+    return stmt.order_by(FollowUp.due_on.is_(None), FollowUp.due_on, FollowUp.id).options(
+        selectinload(FollowUp.assignee),
+        selectinload(FollowUp.event),
+        selectinload(FollowUp.contact),
+        selectinload(FollowUp.organisation),
+    )
+
+
+def open_followups_for_event(event) -> list[FollowUp]:
+    """The open follow-ups of an event (for its page)."""
+    if event is None or getattr(event, "id", None) is None:
+        return []
+    stmt = followup_query(status="open").where(FollowUp.event_id == event.id)
+    return list(db.session.scalars(stmt))
+
+
+def add_interaction(
+    *,
+    kind: str,
+    occurred_on,
+    note: str = "",
+    contact_id=None,
+    organisation_id=None,
+    event_id=None,
+    actor=None,
+) -> Interaction:
+    """Record a dated note (met, called, emailed, gift ...) on a contact or organisation."""
+    from crm.contacts.models import Contact
+    from crm.events.models import Event
+    from crm.organisations.models import Organisation
+
+    try:
+        kind = InteractionKind(kind)
+    except ValueError:
+        raise ServiceError(_("Choose a kind from the list."), field="kind") from None
+    contact = _get(Contact, contact_id, "contact_id")
+    organisation = _get(Organisation, organisation_id, "organisation_id")
+    if contact is None and organisation is None:
+        raise ServiceError(_("An interaction belongs to a contact or an organisation."))
+    interaction = Interaction(
+        kind=kind,
+        occurred_on=_clean_date(occurred_on, "occurred_on", required=True),
+        note=(note or "").strip(),
+        contact=contact,
+        organisation=organisation,
+        event=_get(Event, event_id, "event_id"),
+        created_by=actor,
+    )
+    db.session.add(interaction)
+    db.session.flush()
+    return interaction
+
+
+def delete_interaction(interaction: Interaction) -> None:
+    """Delete an interaction entered by mistake."""
+    db.session.delete(interaction)
+    db.session.flush()
+
+
+@dataclass
+class TimelineItem:
+    """One line of a timeline: an interaction, an event taken part in, or a follow-up."""
+
+    kind: str  # "interaction" | "event" | "followup"
+    day: dt.date
+    record: object
+    role: object = None
+
+
+def timeline_for(contact=None, organisation=None, limit: int = 200) -> list[TimelineItem]:
+    """A contact's or organisation's interactions, events and follow-ups, newest first."""
+    from crm.events.models import Event, Participation
+
+    if contact is None and organisation is None:
+        return []
+    if contact is not None:
+        interaction_cond = Interaction.contact_id == contact.id
+        participation_cond = Participation.contact_id == contact.id
+        followup_cond = FollowUp.contact_id == contact.id
+    else:
+        interaction_cond = Interaction.organisation_id == organisation.id
+        participation_cond = Participation.organisation_id == organisation.id
+        followup_cond = FollowUp.organisation_id == organisation.id
+    items = [
+        TimelineItem("interaction", i.occurred_on, i)
+        for i in db.session.scalars(
+            select(Interaction)
+            .where(interaction_cond)
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+            .options(selectinload(Interaction.created_by), selectinload(Interaction.event))
+            .limit(limit)
+        )
+    ]
+    for p in db.session.scalars(
+        select(Participation)
+        .join(Participation.event)
+        .where(participation_cond, Event.deleted_at.is_(None))
+        .order_by(Event.starts_at.desc())
+        .options(selectinload(Participation.event))
+        .limit(limit)
+    ):
+        event = p.event
+        day = event.start_on if event.is_all_day and event.start_on else event.local_start.date()
+        items.append(TimelineItem("event", day, event, role=p.role))
+    for f in db.session.scalars(
+        select(FollowUp)
+        .where(followup_cond)
+        .order_by(FollowUp.created_at.desc())
+        .options(selectinload(FollowUp.assignee))
+        .limit(limit)
+    ):
+        items.append(TimelineItem("followup", f.due_on or f.created_at.date(), f))
+    order = {"followup": 0, "interaction": 1, "event": 2}
+    items.sort(key=lambda item: (item.day, -order[item.kind]), reverse=True)
+    return items[:limit]

@@ -1,0 +1,43 @@
+"""gunicorn settings: `gunicorn wsgi:app` reads this file from the working directory.
+
+Every setting can be overridden on the command line or with GUNICORN_CMD_ARGS. Feed tokens
+are capability URLs, so the access log redacts them (crm.security.RedactSecretsFilter).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", str(min(2 * multiprocessing.cpu_count() + 1, 8))))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then, so a slow leak cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# Guard against oversized request lines and headers.
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# X-Forwarded-* are trusted only from these addresses (the reverse proxy).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def _redact_logs() -> None:
+    from crm.security import install_log_redaction
+
+    install_log_redaction()
+
+
+def on_starting(server):
+    """Before the workers fork: every process inherits the redacting filter."""
+    _redact_logs()
+
+
+def post_fork(server, worker):
+    """Again in each worker, in case logging was configured anew after the fork."""
+    _redact_logs()

@@ -1,0 +1,88 @@
+// Vertskap: the read-only calendar view (FullCalendar 6.1, vendored), fed by GET /api/events.
+(function () {
+  "use strict";
+  var el = document.getElementById("calendar");
+  if (!el || !window.FullCalendar) { return; }
+  var kindSelect = document.getElementById("filter-kind");
+  var calendarSelect = document.getElementById("filter-calendar");
+  var status = document.getElementById("calendar-status");
+
+  function addDays(isoDate, days) {
+    var d = new Date(isoDate + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    return d.toISOString().slice(0, 10);
+  }
+
+  // One API item → one FullCalendar event. All-day ends are inclusive in the API and
+  // exclusive in FullCalendar, so a one-day event on 3 May ends on 4 May here.
+  function toEvent(item) {
+    var event = {
+      id: String(item.id),
+      title: item.title,
+      url: item.url || (el.dataset.eventUrl + item.id),
+      classNames: ["kind-" + item.kind, "status-" + item.status],
+      extendedProps: { kind: item.kind, status: item.status }
+    };
+    if (item.all_day) {
+      event.allDay = true;
+      event.start = item.start_date;
+      event.end = addDays(item.end_date || item.start_date, 1);
+    } else {
+      event.start = item.starts_at;
+      event.end = item.ends_at;
+    }
+    return event;
+  }
+
+  function getJSON(url) {
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": el.dataset.csrf }
+    }).then(function (response) {
+      if (!response.ok) { throw new Error(response.status); }
+      return response.json();
+    });
+  }
+
+  function loadEvents(info, success, failure) {
+    var range = "start=" + encodeURIComponent(info.startStr) + "&end=" + encodeURIComponent(info.endStr);
+    var requests = [getJSON(el.dataset.eventsUrl + "?" + range)];
+    var slug = calendarSelect ? calendarSelect.value : "";
+    if (slug) {
+      requests.push(getJSON(el.dataset.idsUrl.replace("__slug__", encodeURIComponent(slug)) + "?" + range));
+    }
+    Promise.all(requests).then(function (results) {
+      var data = results[0];
+      var items = Array.isArray(data) ? data : (data.items || data.events || []);
+      var kind = kindSelect ? kindSelect.value : "";
+      var allowed = results[1] ? new Set(results[1].ids.map(String)) : null;
+      var events = items.filter(function (item) {
+        return (!kind || item.kind === kind) && (!allowed || allowed.has(String(item.id)));
+      }).map(toEvent);
+      status.textContent = "";
+      success(events);
+    }).catch(function (error) {
+      status.textContent = el.dataset.error;
+      failure(error);
+    });
+  }
+
+  var calendar = new FullCalendar.Calendar(el, {
+    locale: el.dataset.locale === "nb" ? "nb" : "en-gb",
+    initialView: "dayGridMonth",
+    headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,listMonth" },
+    // Read-only: nothing can be dragged or resized by accident.
+    editable: false,
+    eventStartEditable: false,
+    eventDurationEditable: false,
+    selectable: false,
+    firstDay: 1,
+    nowIndicator: true,
+    height: "auto",
+    events: loadEvents
+  });
+  calendar.render();
+  [kindSelect, calendarSelect].forEach(function (select) {
+    if (select) { select.addEventListener("change", function () { calendar.refetchEvents(); }); }
+  });
+})();

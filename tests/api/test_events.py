@@ -1,0 +1,362 @@
+"""Events through the JSON API: time zones across DST, all-day dates, the calendar range."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.events.models import Event
+from crm.events.services import create_event, delete_event
+from tests.conftest import OSLO
+
+SPRING_FORWARD = {
+    "title": "Night train from Stockholm",
+    "kind": "delegation",
+    "timezone": "Europe/Oslo",
+    "starts_at": "2026-03-29T01:30:00+01:00",
+    "ends_at": "2026-03-29T04:00:00+02:00",
+}
+
+
+def count_events(db):
+    return db.session.scalar(select(func.count()).select_from(Event))
+
+
+def oslo(*args):
+    return dt.datetime(*args, tzinfo=OSLO)
+
+
+@pytest.fixture
+def add_event(app, db):
+    """Factory: an event through the service, committed."""
+
+    def add(title="Meeting", start=None, hours=2, **kw):
+        start = start or oslo(2026, 5, 4, 10)
+        data = {"kind": "meeting", "starts_at": start, "ends_at": start + dt.timedelta(hours=hours)}
+        data.update(kw)
+        # the service translates its messages up front, which needs a request's locale
+        with app.test_request_context():
+            event = create_event(title=title, **data)
+        db.session.commit()
+        return event
+
+    return add
+
+
+def test_event_across_spring_forward_reads_back_with_its_offsets(api):
+    created = api.post("/api/events", json=SPRING_FORWARD)
+    assert created.status_code == 201, created.json
+    assert created.headers["Location"].endswith(f"/api/events/{created.json['id']}")
+    body = api.get(created.headers["Location"]).json
+    assert body["starts_at"] == "2026-03-29T01:30:00+01:00"
+    assert body["ends_at"] == "2026-03-29T04:00:00+02:00"
+    assert body["all_day"] is False
+    assert body["start_date"] is None and body["end_date"] is None
+    assert body["timezone"] == "Europe/Oslo"
+    assert body["uid"].endswith("@vertskap")
+    assert body["url"].endswith(f"/events/{body['id']}")
+
+
+def test_times_given_in_utc_are_shown_in_the_event_zone(api):
+    body = api.post(
+        "/api/events",
+        json={
+            **SPRING_FORWARD,
+            "starts_at": "2026-10-25T00:30:00Z",
+            "ends_at": "2026-10-25T01:30:00Z",
+        },
+    ).json
+    # the autumn night: 02:30 summer time, then 02:30 again in winter time
+    assert body["starts_at"] == "2026-10-25T02:30:00+02:00"
+    assert body["ends_at"] == "2026-10-25T02:30:00+01:00"
+
+
+def test_all_day_event_has_inclusive_dates_and_no_times(api):
+    response = api.post(
+        "/api/events",
+        json={
+            "title": "Olavsfest",
+            "kind": "cultural",
+            "all_day": True,
+            "start_date": "2026-07-28",
+            "end_date": "2026-08-03",
+        },
+    )
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["all_day"] is True
+    assert (body["start_date"], body["end_date"]) == ("2026-07-28", "2026-08-03")
+    assert body["starts_at"] is None and body["ends_at"] is None
+    one_day = api.post(
+        "/api/events",
+        json={"title": "17 May", "kind": "cultural", "all_day": True, "start_date": "2026-05-17"},
+    ).json
+    assert (one_day["start_date"], one_day["end_date"]) == ("2026-05-17", "2026-05-17")
+
+
+def test_full_event_round_trip(api, make_org, make_contact, make_user):
+    org, person = make_org(), make_contact()
+    staff = make_user(email="host@trondheim.kommune.no")
+    response = api.post(
+        "/api/events",
+        json={
+            **SPRING_FORWARD,
+            "status": "tentative",
+            "visibility": "partners",
+            "venue": "Rådhuset",
+            "expected_attendance": 12,
+            "responsible": "HOST@trondheim.kommune.no",
+            "countries": ["se", "FI"],
+            "tags": ["nordic"],
+            "programme": [
+                {
+                    "starts_at": "2026-03-29T03:00:00+02:00",
+                    "title": "Breakfast",
+                    "place": "Britannia",
+                }
+            ],
+            "participations": [
+                {"organisation_id": org.id, "role": "host"},
+                {"contact_id": person.id, "role": "delegate"},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["responsible"] == staff.email
+    assert body["countries"] == ["FI", "SE"]
+    assert body["programme"][0]["starts_at"] == "2026-03-29T03:00:00+02:00"
+    assert body["programme"][0]["ends_at"] is None
+    assert [(p["name"], p["role"]) for p in body["participations"]] == [
+        ("NTNU", "host"),
+        ("Astrid Lindqvist", "delegate"),
+    ]
+    assert body["participations"][0]["organisation_id"] == org.id
+    assert body["participations"][1]["contact_id"] == person.id
+    assert (body["status"], body["visibility"], body["expected_attendance"]) == (
+        "tentative",
+        "partners",
+        12,
+    )
+    # what a client read, it may send back unchanged (less the read-only fields)
+    echo = {k: v for k, v in body.items() if k not in ("id", "uid", "url", "updated_at")}
+    again = api.patch(f"/api/events/{body['id']}", json=echo)
+    assert again.status_code == 200, again.json
+    assert again.json["programme"][0]["title"] == "Breakfast"
+    assert len(again.json["participations"]) == 2
+    assert again.json["version"] == body["version"] + 1
+
+
+def test_patch_moves_an_event_and_clears_the_responsible(api, add_event, make_user):
+    staff = make_user()
+    event = add_event(responsible_id=staff.id)
+    response = api.patch(
+        f"/api/events/{event.id}",
+        json={
+            "starts_at": "2026-05-04T12:00:00+02:00",
+            "ends_at": "2026-05-04T13:00:00+02:00",
+            "responsible": None,
+            "version": event.version,
+        },
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["starts_at"] == "2026-05-04T12:00:00+02:00"
+    assert response.json["responsible"] is None
+    assert response.json["title"] == "Meeting"
+
+
+def test_patch_turns_a_timed_event_into_an_all_day_one(api, add_event):
+    event = add_event()
+    body = api.patch(
+        f"/api/events/{event.id}", json={"all_day": True, "start_date": "2026-05-04"}
+    ).json
+    assert (body["all_day"], body["start_date"], body["end_date"]) == (
+        True,
+        "2026-05-04",
+        "2026-05-04",
+    )
+    assert body["starts_at"] is None
+
+
+def test_stale_patch_is_409(api, add_event):
+    event = add_event()
+    seen = event.version
+    assert (
+        api.patch(f"/api/events/{event.id}", json={"venue": "A", "version": seen}).status_code
+        == 200
+    )
+    stale = api.patch(f"/api/events/{event.id}", json={"venue": "B", "version": seen})
+    assert stale.status_code == 409
+    assert api.get(f"/api/events/{event.id}").json["venue"] == "A"
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"title": ""}, "title"),
+        ({"starts_at": "29 March 2026"}, "starts_at"),
+        ({"starts_at": "2026-03-29T01:30:00"}, "starts_at"),
+        ({"ends_at": "2026-03-29T01:00:00+01:00"}, "ends_at"),
+        ({"starts_at": None}, "starts_at"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"kind": "picnic"}, "kind"),
+        ({"all_day": True, "start_date": "2026-02-30"}, "start_date"),
+        ({"all_day": True, "start_date": "2026-05-02", "end_date": "2026-05-01"}, "end_date"),
+        ({"all_day": "yes"}, "all_day"),
+        ({"expected_attendance": -3}, "expected_attendance"),
+        ({"expected_attendance": "many"}, "expected_attendance"),
+        ({"responsible": "nobody@example.org"}, "responsible"),
+        ({"countries": "NO"}, "countries"),
+        ({"countries": ["XX"]}, "countries"),
+        ({"programme": [{"title": "Lunch"}]}, "programme[0].starts_at"),
+        ({"programme": [{"title": "Lunch", "when": "noon"}]}, "programme[0].when"),
+        ({"programme": [{"title": "Lunch", "starts_at": "noon"}]}, "programme[0].starts_at"),
+        ({"programme": "lunch"}, "programme"),
+        ({"participations": [{"organisation_id": 999}]}, "participations[0]"),
+        ({"participations": [{"organisation_id": "1"}]}, "participations[0].organisation_id"),
+        ({"sequence": 4}, "sequence"),
+        ({"uid": "mine@example.org"}, "uid"),
+    ],
+)
+def test_invalid_event_is_422_naming_the_field_and_saves_nothing(api, db, changes, field):
+    response = api.post("/api/events", json={**SPRING_FORWARD, **changes})
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"], response.json
+    assert count_events(db) == 0
+
+
+def test_invalid_patch_changes_nothing(api, add_event, db):
+    event = add_event()
+    response = api.patch(
+        f"/api/events/{event.id}",
+        json={"venue": "Rådhuset", "ends_at": "2026-05-04T09:00:00+02:00"},
+    )
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert (event.venue, event.version) == ("", 1)
+
+
+def test_deleted_and_unknown_events_are_404(api, add_event, db):
+    event = add_event()
+    delete_event(event)
+    db.session.commit()
+    assert api.get(f"/api/events/{event.id}").status_code == 404
+    assert api.patch(f"/api/events/{event.id}", json={"venue": "X"}).status_code == 404
+    assert api.get("/api/events/999").status_code == 404
+    assert api.get("/api/events").json["total"] == 0
+
+
+def test_event_list_filters(api, add_event, db):
+    add_event(
+        "Congress",
+        kind="congress",
+        status="tentative",
+        visibility="public",
+        countries=["SE"],
+        tags="science",
+        start=oslo(2026, 6, 1, 9),
+    )
+    add_event("Fair", kind="fair", start=oslo(2026, 6, 10, 9), hours=48)
+    add_event("Board meeting", start=oslo(2026, 7, 1, 9))
+
+    def titles(query):
+        return [e["title"] for e in api.get(f"/api/events?{query}").json["items"]]
+
+    assert titles("") == ["Congress", "Fair", "Board meeting"]
+    assert titles("q=board") == ["Board meeting"]
+    assert titles("kind=fair") == ["Fair"]
+    assert titles("status=tentative") == ["Congress"]
+    assert titles("visibility=public") == ["Congress"]
+    assert titles("country=se") == ["Congress"]
+    assert titles("tag=Science") == ["Congress"]
+    assert titles("from=2026-06-11&to=2026-06-30") == ["Fair"]  # a fair still running
+    assert titles("from=2026-06-13") == ["Board meeting"]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=maybe", "status"),
+        ("visibility=secret", "visibility"),
+        ("from=June", "from"),
+        ("to=2026-13-01", "to"),
+        ("start=soon", "start"),
+        ("start=2026-06-02&end=2026-06-01", "end"),
+        ("per_page=0", "per_page"),
+    ],
+)
+def test_bad_event_list_arguments_are_422(api, query, field):
+    response = api.get(f"/api/events?{query}")
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+
+
+def test_start_end_range_returns_overlapping_events(api, add_event):
+    add_event("Before", start=oslo(2026, 5, 31, 20), hours=1)  # ends 21:00 on the 31st
+    add_event("Across the start", start=oslo(2026, 5, 31, 23), hours=2)
+    add_event("Inside", start=oslo(2026, 6, 15, 10))
+    add_event(
+        "All June",
+        is_all_day=True,
+        start_on=dt.date(2026, 6, 1),
+        end_on=dt.date(2026, 6, 30),
+        starts_at=None,
+        ends_at=None,
+    )
+    add_event("Starts at the end", start=oslo(2026, 7, 6, 0))
+    # FullCalendar's month view of June 2026: dates, or date-times with an offset
+    for query in (
+        "start=2026-06-01&end=2026-07-06",
+        "start=2026-06-01T00:00:00%2B02:00&end=2026-07-06T00:00:00%2B02:00",
+        "start=2026-06-01T00:00:00+02:00&end=2026-07-06T00:00:00+02:00",  # an unencoded "+"
+        "start=2026-05-31T22:00:00Z&end=2026-07-05T22:00:00Z",
+    ):
+        body = api.get(f"/api/events?{query}").json
+        titles = {e["title"] for e in body["items"]}
+        assert titles == {"Across the start", "Inside", "All June"}, query
+
+
+def test_range_queries_allow_pages_of_a_thousand(api):
+    assert api.get("/api/events?per_page=1000").json["per_page"] == 200
+    ranged = api.get("/api/events?start=2026-06-01&end=2026-07-01&per_page=5000").json
+    assert ranged["per_page"] == 1000
+
+
+def test_viewer_cannot_create_events(api_as, db):
+    assert api_as("viewer").post("/api/events", json=SPRING_FORWARD).status_code == 403
+    assert count_events(db) == 0
+
+
+def test_event_list_query_count_does_not_grow_with_rows(
+    api, add_event, make_org, make_contact, make_user, count_queries
+):
+    org, person, staff = make_org(), make_contact(), make_user()
+
+    def add(first, last):
+        for i in range(first, last):
+            add_event(
+                f"Event {i:02d}",
+                start=oslo(2026, 5, 1, 10) + dt.timedelta(days=i),
+                responsible_id=staff.id,
+                countries=["SE"],
+                tags=[f"t{i}"],
+                programme=[
+                    {"starts_at": oslo(2026, 5, 1, 11) + dt.timedelta(days=i), "title": "Talk"}
+                ],
+                participations=[{"organisation_id": org.id}, {"contact_id": person.id}],
+            )
+
+    add(0, 5)
+    with count_queries() as few:
+        body = api.get("/api/events?per_page=100").json
+    assert len(body["items"]) == 5
+    add(5, 50)
+    with count_queries() as many:
+        body = api.get("/api/events?per_page=100").json
+    assert len(body["items"]) == 50
+    assert body["items"][49]["participations"][1]["name"] == "Astrid Lindqvist"
+    assert len(many) == len(few)
+    ranged = "start=2026-05-01&end=2026-07-01&per_page=100"
+    with count_queries() as calendar:
+        assert api.get(f"/api/events?{ranged}").json["total"] == 50
+    assert len(calendar) == len(few)

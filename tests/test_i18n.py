@@ -1,0 +1,323 @@
+"""Languages: every visible string is marked and translated; the switch works and is remembered."""
+
+import datetime as dt
+import functools
+import re
+from collections import defaultdict
+from html.parser import HTMLParser
+
+import flask_babel
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from jinja2 import Environment
+
+from config import BASE_DIR
+
+TEMPLATES = BASE_DIR / "templates"
+NB_PO = BASE_DIR / "translations" / "nb" / "LC_MESSAGES" / "messages.po"
+
+# Visible text that is the same in every language: product names, language names shown in
+# their own language (the switch); punctuation has no letters and needs no entry.
+ALLOWED_TEXT = ("Vertskap", "English", "Norsk (bokmål)", "Outlook", "Thunderbird")
+CHECKED_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label"}
+LETTER = re.compile(r"[^\W\d_]")
+# A Jinja string literal that reads like English prose ("Save", "No name yet") rather than
+# a CSS class, an endpoint, a path or a type name ("btn btn-primary", "main.home", "SelectField").
+PROSE_LITERAL = re.compile(r"^[A-Z][a-z]+(?:$|[\s.,:;!?])")
+GETTEXT_NAMES = {"_", "gettext", "ngettext", "pgettext", "npgettext", "_l"}
+
+
+def template_files():
+    """Every page, partial and mail template."""
+    return sorted(p for p in TEMPLATES.rglob("*") if p.suffix in {".html", ".txt"})
+
+
+class _TextCollector(HTMLParser):
+    """Collects text nodes and checked attribute values that contain letters."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"script", "style"}:
+            self._skip += 1
+        for name, value in attrs:
+            if name in CHECKED_ATTRIBUTES and value:
+                self._check(f'{name}="{value}"', value)
+
+    def handle_endtag(self, tag):
+        if tag in {"script", "style"} and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self._check(data.strip(), data)
+
+    def _check(self, shown, text):
+        for allowed in ALLOWED_TEXT:
+            text = text.replace(allowed, "")
+        if LETTER.search(text):
+            self.found.append(shown)
+
+
+def unmarked_text(source: str, env: Environment) -> list[str]:
+    """Text a template shows that is not inside a `_()` call."""
+    markup: list[str] = []
+    literals: list[str] = []
+    calls: list[bool] = []  # open parentheses: True when the call is a gettext
+    previous = None
+    for _lineno, kind, value in env.lex(source):
+        if kind == "data":
+            markup.append(value)
+            continue
+        # a tag or an expression stands for a value: a neutral placeholder keeps the HTML valid
+        if kind in {"variable_begin", "block_begin"}:
+            markup.append(" ")
+        if kind == "operator" and value == "(":
+            calls.append(previous is not None and previous[1] in GETTEXT_NAMES)
+        elif kind == "operator" and value == ")" and calls:
+            calls.pop()
+        elif kind == "string" and not any(calls):
+            text = value[1:-1]  # lex() gives the literal as written, quotes included
+            if PROSE_LITERAL.match(text) and text not in ALLOWED_TEXT:
+                literals.append(f"string literal {text!r}")
+        if kind not in {"whitespace"}:
+            previous = (kind, value)
+    collector = _TextCollector()
+    collector.feed("".join(markup))
+    collector.close()
+    return collector.found + literals
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locale_per_request(request):
+    """Choose the language anew for each request.
+
+    The `app` fixture keeps one app context open, so test-client requests share `g`, where
+    Flask-Babel caches the locale; in the real server every request has its own `g`.
+    """
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").before_request(flask_babel.refresh)
+
+
+# Lexing needs only the delimiters and the extensions' tags, not the app.
+LEXER = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
+
+
+@pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_template_text_is_marked_for_translation(path):
+    found = unmarked_text(path.read_text(encoding="utf-8"), LEXER)
+    assert not found, f"{path.relative_to(BASE_DIR)} shows text not wrapped in _(): {found}"
+
+
+def test_checker_finds_unmarked_text():
+    source = (
+        '<h1>{{ _("Fine") }}</h1><p>Not marked</p><img alt="A photo" src="x">'
+        '{{ submit("Save") }}{{ field(f, class_="col-md-6") }}'
+        "<footer>· Vertskap — {{ x }}</footer>"
+    )
+    assert unmarked_text(source, LEXER) == [
+        "Not marked",
+        'alt="A photo"',
+        "string literal 'Save'",
+    ]
+
+
+@functools.cache
+def extracted_messages() -> dict[str, set[str]]:
+    """Every msgid in crm/ and templates/, as `pybabel extract -F babel.cfg -k _l` finds them."""
+    with (BASE_DIR / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    found: dict[str, set[str]] = defaultdict(set)
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+        BASE_DIR,
+        method_map,
+        options_map,
+        keywords=keywords,
+        directory_filter=lambda d: not re.search(r"(^|/)(\.|_|tests|bench|node_modules)", d),
+    ):
+        for msgid in message if isinstance(message, tuple) else (message,):
+            if msgid:
+                found[msgid].add(filename)
+    return found
+
+
+@pytest.fixture(scope="module")
+def nb_catalog():
+    """The Norwegian Bokmål catalogue as committed."""
+    with NB_PO.open("rb") as fh:
+        return read_po(fh, locale="nb")
+
+
+def test_every_message_has_a_norwegian_translation(nb_catalog):
+    messages = extracted_messages()
+    assert len(messages) > 100  # the extraction itself worked
+    translated = {}
+    for message in nb_catalog:
+        if not message.id or message.fuzzy:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if all(s.strip() for s in strings):
+            for msgid in ids:
+                translated[msgid] = strings
+    missing = sorted(
+        f"{msgid!r} ({', '.join(sorted(files))})"
+        for msgid, files in messages.items()
+        if msgid not in translated
+    )
+    assert not missing, (
+        "Untranslated in nb (run `make translations` and fill translations/nb/"
+        "LC_MESSAGES/messages.po):\n" + "\n".join(missing)
+    )
+
+
+def test_norwegian_translations_keep_the_placeholders(nb_catalog):
+    problems = [
+        f"{message.id!r}: {errors}" for message, errors in nb_catalog.check() if message.id
+    ]
+    assert not problems, "\n".join(problems)
+
+
+class _AnyValue(dict):
+    def __missing__(self, key):
+        return 0
+
+
+def test_template_messages_are_valid_format_strings(nb_catalog):
+    # Jinja's new-style gettext always applies `%`, so a bare "%" breaks the page: write "%%".
+    broken = []
+    for msgid, files in extracted_messages().items():
+        if not any(f.startswith("templates") for f in files):
+            continue
+        for text in (msgid, nb_catalog.get(msgid).string if nb_catalog.get(msgid) else ""):
+            try:
+                _ = text % _AnyValue()
+            except (ValueError, TypeError) as error:
+                broken.append(f"{text!r}: {error}")
+    assert not broken, "\n".join(broken)
+
+
+def html_lang(text: str) -> str:
+    """The page's <html lang> value."""
+    match = re.search(r'<html lang="([^"]+)"', text)
+    assert match, "no <html lang>"
+    return match.group(1)
+
+
+def test_default_language_is_norwegian(client):
+    page = client.get("/login")
+    assert html_lang(page.text) == "nb"
+    assert "Logg inn" in page.text
+    assert "Hopp til hovedinnholdet" in page.text
+
+
+def test_accept_language_picks_english_when_nothing_is_chosen(client):
+    page = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9,nb;q=0.5"})
+    assert html_lang(page.text) == "en"
+    assert "Skip to main content" in page.text
+    assert "Logg inn" not in page.text
+
+
+def test_switching_language_changes_the_whole_page_and_is_saved_for_the_user(
+    client, login_as, db
+):
+    user = login_as("admin")
+    home_nb = client.get("/")
+    assert html_lang(home_nb.text) == "nb"
+    assert "Organisasjoner" in home_nb.text and "Brukere" in home_nb.text
+    response = client.post("/language", data={"lang": "en", "next": "/organisations/"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/organisations/")
+    page = client.get("/organisations/")
+    assert html_lang(page.text) == "en"
+    for label in ("Home", "Organisations", "Users", "Log out", "Accessibility statement"):
+        assert label in page.text
+    for label in ("Forside", "Organisasjoner", "Brukere", "Logg ut"):
+        assert label not in page.text
+    db.session.refresh(user)
+    assert user.locale == "en"
+
+
+def test_saved_choice_wins_over_the_browser_in_a_new_session(app, make_user, db):
+    user = make_user(role="viewer", locale="en")
+    fresh = app.test_client()
+    fresh.post("/login", data={"email": user.email, "password": "correct-horse-battery"})
+    page = fresh.get("/", headers={"Accept-Language": "nb"})
+    assert html_lang(page.text) == "en"
+    assert "Log out" in page.text
+
+
+def test_unknown_language_is_ignored(client, login_as, db):
+    user = login_as("viewer")
+    client.post("/language", data={"lang": "xx"})
+    db.session.refresh(user)
+    assert user.locale is None
+    assert html_lang(client.get("/").text) == "nb"
+
+
+def test_choice_made_before_login_is_kept_at_login(app, make_user, db):
+    user = make_user(role="viewer")
+    fresh = app.test_client()
+    fresh.post("/language", data={"lang": "en", "next": "/login"})
+    assert html_lang(fresh.get("/login").text) == "en"
+    fresh.post("/login", data={"email": user.email, "password": "correct-horse-battery"})
+    db.session.refresh(user)
+    assert user.locale == "en"
+
+
+def test_wtforms_messages_are_norwegian(client):
+    page = client.post("/login", data={"email": "", "password": ""})
+    assert "Dette feltet er påkrevd." in page.text
+    english = client.post(
+        "/login", data={"email": "", "password": ""}, headers={"Accept-Language": "en"}
+    )
+    assert "This field is required." in english.text
+
+
+def render_in(app, lang: str, source: str, **values) -> str:
+    """Render a template string in a request for the given language."""
+    with app.test_request_context("/", headers={"Accept-Language": lang}):
+        flask_babel.refresh()
+        return app.jinja_env.from_string(source).render(**values)
+
+
+@pytest.mark.parametrize(
+    "lang, date, number, country, time",
+    [
+        ("nb", "17. mai 2026", "1\xa0234\xa0567,5", "Norge", "10:00"),
+        ("en", "May 17, 2026", "1,234,567.5", "Norway", "10:00\u202fAM"),
+    ],
+)
+def test_dates_numbers_and_countries_follow_the_language(app, lang, date, number, country, time):
+    day = dt.date(2026, 5, 17)
+    # 08:00 UTC on the day Europe/Oslo is on summer time (UTC+2)
+    instant = dt.datetime(2026, 5, 17, 8, 0, tzinfo=dt.UTC)
+    out = render_in(
+        app,
+        lang,
+        "{{ day|date }}|{{ n|number }}|{{ 'NO'|country }}|{{ at|time('Europe/Oslo') }}",
+        day=day,
+        n=1234567.5,
+        at=instant,
+    )
+    assert out == f"{date}|{number}|{country}|{time}"
+
+
+def test_country_choices_are_named_and_sorted_in_the_language(app):
+    from crm.i18n import country_choices
+
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        flask_babel.refresh()
+        nb = dict(country_choices())
+        nb_order = [name for _code, name in country_choices(blank=False)]
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        flask_babel.refresh()
+        en = dict(country_choices())
+    assert (nb["DE"], en["DE"]) == ("Tyskland", "Germany")
+    assert nb_order == sorted(nb_order, key=str.casefold)
