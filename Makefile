@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-e2e lint format translations clean
+.PHONY: run test test-e2e screenshots lint format translations clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ run: $(BIN)/activate translations/.compiled
 test: $(BIN)/activate translations/.compiled
 	$(BIN)/pytest
 
+## test-e2e: only the browser tests; `make screenshots` also refreshes docs/screenshots/
+test-e2e: $(BIN)/activate translations/.compiled
+	$(BIN)/pytest tests/e2e
+
+screenshots: $(BIN)/activate translations/.compiled
+	$(BIN)/pytest tests/e2e --screenshots
+
 ## lint: ruff check and format check
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
@@ -38,7 +45,7 @@ format: $(BIN)/activate
 
 ## translations: extract new strings and update the catalogues
 translations: $(BIN)/activate
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l --add-location=file --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --project=Vertskap --add-location=file --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 clean:

@@ -46,6 +46,9 @@ def register_extensions(app: Flask) -> None:
     ext.migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    from crm.forms import install_form_translations
+
+    install_form_translations()
     login_manager = ext.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -70,8 +73,10 @@ def register_blueprints(app: Flask) -> None:
     from crm.contacts import bp as contacts_bp
     from crm.events import bp as events_bp
     from crm.followups import bp as followups_bp
+    from crm.imports import bp as imports_bp
     from crm.main import bp as main_bp
     from crm.organisations import bp as organisations_bp
+    from crm.privacy import bp as privacy_bp
     from crm.reminders import bp as reminders_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, events_bp):
@@ -80,6 +85,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(followups_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(calendars_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)  # the API authenticates each request; browser calls send the token
 

@@ -1,9 +1,10 @@
 """A realistic, deterministic data set at any scale, for benchmarks and load tests.
 
 `generate()` writes organisations (22 consulates and the twin cities among them), contacts
-with memberships, five years of events with programmes, participations, countries and tags,
-in bulk (`session.execute(insert(Model), rows)` in batches). Bulk inserts skip the ORM's
-`before_flush` hook, so `search_text` is computed here with the same `fold()`.
+with memberships and interactions, five years of events with programmes, participations,
+countries, tags and follow-ups, in bulk (`session.execute(insert(Model), rows)` in batches,
+COPY on PostgreSQL). Bulk inserts skip the ORM's `before_flush` hook, so `search_text` is
+computed here with the same `fold()`.
 The same seed and anchor date give the same rows.
 """
 
@@ -18,8 +19,11 @@ from random import Random
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
+from crm.calendars.listeners import refresh_vevents
+from crm.calendars.services import ensure_default_calendars
 from crm.contacts.models import Contact, Membership
 from crm.db import fold
 from crm.enums import (
@@ -35,6 +39,7 @@ from crm.enums import (
 from crm.errors import ServiceError
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
 from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
 from crm.organisations.models import Organisation
 from crm.tags import Tag, contact_tag, event_tag, organisation_tag
 
@@ -155,6 +160,8 @@ class Counts:
     event_countries: int = 0
     tags: int = 0
     users: int = 0
+    follow_ups: int = 0
+    interactions: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -527,6 +534,12 @@ def generate(
         counts.extra["contact_tags"] = counts.extra.get("contact_tags", 0) + writer.insert(
             contact_tag, links
         )
+        interactions = [
+            _interaction_row(rng, anchor, staff, contact_id=cid)
+            for cid in ids
+            for _n in range(rng.choice([0, 0, 0, 1, 1, 2]))
+        ]
+        counts.interactions += writer.insert(Interaction, interactions)
     counts.contacts = len(contact_ids)
 
     # NTNU (the first organisation) takes part in about one event in forty: at 20,000
@@ -535,6 +548,7 @@ def generate(
         rows = [_event_row(rng, i, anchor, staff) for i in range(start, min(start + BATCH, events))]
         ids = writer.insert_returning_ids(Event, rows, report=True)
         programme, participations, countries, links = [], [], [], []
+        event_contacts: dict[int, list[int]] = {}
         for event_id, row in zip(ids, rows, strict=True):
             if row["kind"] == EventKind.DELEGATION:
                 slot = row["starts_at"]
@@ -576,6 +590,7 @@ def generate(
                             ParticipationRole.SPEAKER,
                         ]
                     )
+                    event_contacts.setdefault(event_id, []).append(cid)
                     participations.append(
                         {
                             "event_id": event_id,
@@ -597,5 +612,72 @@ def generate(
         counts.extra["event_tags"] = counts.extra.get("event_tags", 0) + writer.insert(
             event_tag, links
         )
+        follow_ups = []
+        for event_id, row in zip(ids, rows, strict=True):
+            if row["kind"] in (EventKind.DELEGATION, EventKind.MEETING) and rng.random() < 0.4:
+                people = event_contacts.get(event_id, [])
+                follow_ups.append(_follow_up_row(rng, row, event_id, people, anchor, staff))
+        counts.follow_ups += writer.insert(FollowUp, follow_ups)
+        counts.interactions += writer.insert(
+            Interaction,
+            [
+                _interaction_row(rng, anchor, staff, organisation_id=oid)
+                for oid in rng.sample(org_ids, min(len(org_ids), len(ids) // 4))
+            ],
+        )
+        # Feeds are assembled from each event's cached VEVENT, which the ORM hooks that
+        # bulk inserts skip would have written.
+        refresh_vevents(
+            db.session.scalars(
+                select(Event).where(Event.id.in_(ids)).options(selectinload(Event.tags))
+            ).all()
+        )
+        db.session.expunge_all()
+    ensure_default_calendars()
     db.session.flush()
     return counts
+
+
+def _follow_up_row(rng, event: dict, event_id: int, contacts: list, anchor, staff) -> dict:
+    day = event["ends_at"].date()
+    due = day + dt.timedelta(days=rng.choice([3, 7, 14, 30]))
+    done = due < anchor - dt.timedelta(days=20) and rng.random() < 0.85
+    closed = dt.datetime.combine(due, dt.time(14), dt.UTC) if done else None
+    created = event["ends_at"]
+    return {
+        "title": rng.choice(
+            ["Send takkebrev", "Send thank-you letter", "Del presentasjonene", "Følg opp avtale",
+             "Send photos to the delegation", "Invite back next year", "Oppdater kontaktinfo"]
+        ),
+        "due_on": due,
+        "status": FollowUpStatus.DONE if done else FollowUpStatus.OPEN,
+        "outcome": "Sendt." if done else "",
+        "assignee_id": rng.choice(staff),
+        "created_by_id": rng.choice(staff),
+        "event_id": event_id,
+        "contact_id": rng.choice(contacts) if contacts else None,
+        "organisation_id": None,
+        "closed_at": closed,
+        "version": 1,
+        "created_at": created,
+        "updated_at": closed or created,
+    }  # fmt: skip
+
+
+def _interaction_row(rng, anchor, staff, *, contact_id=None, organisation_id=None) -> dict:
+    day = anchor - dt.timedelta(days=rng.randint(0, 4 * 365))
+    created = dt.datetime.combine(day, dt.time(15), dt.UTC)
+    return {
+        "kind": rng.choice(list(InteractionKind)),
+        "occurred_on": day,
+        "note": rng.choice(
+            ["Møtte på Olavsfest.", "Phone call about next year's visit.", "Emailed the programme.",
+             "Ga gave: Nidarosdomen i glass.", "Kaffe på Torvet.", ""]
+        ),
+        "contact_id": contact_id,
+        "organisation_id": organisation_id,
+        "event_id": None,
+        "created_by_id": rng.choice(staff),
+        "created_at": created,
+        "updated_at": created,
+    }  # fmt: skip

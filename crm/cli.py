@@ -225,3 +225,88 @@ def import_ics(ics_file: str, slug: str, dry_run: bool) -> None:
         f"{result.count('changed')} changed, {result.count('unchanged')} unchanged, "
         f"{result.count('error')} with errors."
     )
+
+
+@crm_cli.command("import-csv")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["contacts", "organisations"]), required=True)
+@click.option("--keep-duplicates", is_flag=True, help="Import rows that match existing records.")
+@click.option("--dry-run", is_flag=True, help="Only check the file and show what would happen.")
+def import_csv(csv_file: str, kind: str, keep_duplicates: bool, dry_run: bool) -> None:
+    """Import organisations or contacts from a CSV file (columns guessed; all or nothing)."""
+    from flask import current_app
+
+    content = Path(csv_file).read_bytes()
+    with current_app.test_request_context():  # messages are translated for a request
+        _import_csv(content, kind, skip_duplicates=not keep_duplicates, dry_run=dry_run)
+
+
+def _import_csv(content: bytes, kind: str, *, skip_duplicates: bool, dry_run: bool) -> None:
+    from crm.audit.services import acting_as
+    from crm.imports import csvfile
+    from crm.imports import services as import_services
+
+    try:
+        with acting_as("cli"):
+            if dry_run:
+                _parsed, _mapping, result = import_services.preview_import(
+                    kind, content, skip_duplicates=skip_duplicates
+                )
+            else:
+                total = len(csvfile.parse(content).rows)
+                with click.progressbar(length=total, label="Importing") as bar:
+                    result = import_services.import_file(
+                        kind, content, skip_duplicates=skip_duplicates, progress=bar.update
+                    )
+    except import_services.ImportRefused as error:
+        db.session.rollback()
+        for row in error.result.bad_rows:
+            click.echo(f"  line {row.line}: {'; '.join(row.errors)}", err=True)
+        raise click.ClickException(error.message) from None
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    if dry_run:
+        db.session.rollback()
+        for row in result.bad_rows:
+            click.echo(f"  line {row.line}: {'; '.join(row.errors)}", err=True)
+    else:
+        db.session.commit()
+    click.echo(
+        f"{'Would import' if dry_run else 'Imported'}: {result.count('new')} new, "
+        f"{result.count('skip')} duplicates skipped, {result.count('error')} with errors."
+    )
+
+
+@crm_cli.command("export-csv")
+@click.option("--kind", type=click.Choice(["contacts", "organisations"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--delimiter", type=click.Choice([";", ","]), default=";", show_default=True)
+def export_csv(kind: str, output: Path, delimiter: str) -> None:
+    """Export organisations or contacts as a spreadsheet-safe CSV file (UTF-8 with BOM)."""
+    from flask import current_app
+
+    from crm.imports import services as import_services
+
+    with current_app.test_request_context():  # headers are translated for a request
+        if kind == "contacts":
+            text = import_services.export_contacts(delimiter=delimiter)
+        else:
+            text = import_services.export_organisations(delimiter=delimiter)
+    output.write_text(text, encoding="utf-8", newline="")
+    db.session.commit()
+    click.echo(f"Wrote {output}")
+
+
+@crm_cli.command("retention")
+def retention() -> None:
+    """Run the retention job once: delete old dietary/access needs, flag inactive contacts."""
+    from crm.db import utcnow
+    from crm.privacy.services import run_retention
+
+    result = run_retention(now=utcnow())
+    db.session.commit()
+    click.echo(
+        f"Cleared sensitive needs of {result.cleared} contacts; flagged {result.flagged} "
+        f"for review ({result.unflagged} no longer flagged)."
+    )

@@ -1,11 +1,61 @@
 """Form helpers shared by every feature."""
 
+import flask_wtf.form
+from flask import current_app, has_request_context
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SelectField, StringField
+from flask_wtf.i18n import translations as wtforms_translations
+from wtforms import Form, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from crm.errors import ServiceError
 from crm.i18n import country_choices, is_country
+
+# WTForms' bundled nb catalogue lacks these (or has them only as fuzzy); ours translates them.
+WTFORMS_GAPS = (
+    _l("Not a valid time value."),
+    _l("Not a valid week value."),
+    _l("This field cannot be edited."),
+    _l("This field is disabled and cannot have a value."),
+)
+
+
+class FormTranslations:
+    """WTForms' own messages in the user's language: WTForms' catalogue, then the app's."""
+
+    def gettext(self, string: str) -> str:
+        translated = wtforms_translations.gettext(string)
+        if translated == string and has_request_context():
+            return get_translations().ugettext(string)
+        return translated
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        translated = wtforms_translations.ngettext(singular, plural, n)
+        if translated in (singular, plural) and has_request_context():
+            return get_translations().ungettext(singular, plural, n)
+        return translated
+
+
+form_translations = FormTranslations()
+
+
+def install_form_translations() -> None:
+    """Make every FlaskForm use FormTranslations (Flask-WTF alone has no fallback catalogue)."""
+    flask_wtf.form.translations = form_translations
+
+
+class SubForm(Form):
+    """A row inside a FieldList(FormField(...)): no CSRF token of its own, messages translated.
+
+    FormField builds its form without the parent's meta, so a plain `Form` would show
+    WTForms' messages in English whatever the language.
+    """
+
+    class Meta:
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return None
+            return form_translations
 
 
 def apply_service_error(form, error: ServiceError) -> None:
@@ -58,4 +108,12 @@ class VersionField(HiddenField):
             self.data = None
 
 
-__all__ = ["CountryField", "IntegerField", "TagsField", "VersionField", "apply_service_error"]
+__all__ = [
+    "CountryField",
+    "IntegerField",
+    "SubForm",
+    "TagsField",
+    "VersionField",
+    "apply_service_error",
+    "install_form_translations",
+]

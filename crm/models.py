@@ -6,7 +6,9 @@ from crm.calendars.models import Calendar, EventIcal, ImportBatch, Subscription
 from crm.contacts.models import Contact, Membership
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
 from crm.followups.models import FollowUp, Interaction
+from crm.imports.models import CsvImport
 from crm.organisations.models import Organisation
+from crm.privacy.models import Consent, ContactPrivacy
 from crm.reminders.models import (
     OutboxMessage,
     ReminderPreference,
@@ -19,7 +21,10 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Calendar",
+    "Consent",
     "Contact",
+    "ContactPrivacy",
+    "CsvImport",
     "Event",
     "EventCountry",
     "EventIcal",

@@ -1,6 +1,6 @@
 """SQLite settings for concurrent use: WAL, a busy timeout, foreign keys, IMMEDIATE writes."""
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 
 # Requests with these methods only read; their transactions stay DEFERRED so that they
@@ -8,10 +8,18 @@ from sqlalchemy import event
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def writes_on_read(view):
+    """Mark a GET view that writes (e.g. records a feed's fetch time): IMMEDIATE on SQLite."""
+    view.sqlite_immediate = True
+    return view
+
+
 def begin_statement() -> str:
     """The BEGIN to emit: DEFERRED inside a read-only request, IMMEDIATE everywhere else."""
     if has_request_context() and request.method in READ_ONLY_METHODS:
-        return "BEGIN"
+        view = current_app.view_functions.get(request.endpoint)
+        if not getattr(view, "sqlite_immediate", False):
+            return "BEGIN"
     return "BEGIN IMMEDIATE"
 
 

@@ -22,7 +22,7 @@ PASSWORD = "correct-horse-battery"
 
 
 def compile_translations() -> None:
-    """Compile each .po catalogue whose .mo is missing or older (the .mo files are not committed)."""
+    """Compile each .po catalogue whose .mo is missing or stale (.mo files are not committed)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 

@@ -105,7 +105,7 @@ def _fresh_locale_per_request(request):
 
 
 # Lexing needs only the delimiters and the extensions' tags, not the app.
-LEXER = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
+LEXER = Environment(autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
 
 
 @pytest.mark.parametrize("path", template_files(), ids=lambda p: str(p.relative_to(TEMPLATES)))
@@ -178,9 +178,7 @@ def test_every_message_has_a_norwegian_translation(nb_catalog):
 
 
 def test_norwegian_translations_keep_the_placeholders(nb_catalog):
-    problems = [
-        f"{message.id!r}: {errors}" for message, errors in nb_catalog.check() if message.id
-    ]
+    problems = [f"{message.id!r}: {errors}" for message, errors in nb_catalog.check() if message.id]
     assert not problems, "\n".join(problems)
 
 
@@ -224,9 +222,7 @@ def test_accept_language_picks_english_when_nothing_is_chosen(client):
     assert "Logg inn" not in page.text
 
 
-def test_switching_language_changes_the_whole_page_and_is_saved_for_the_user(
-    client, login_as, db
-):
+def test_switching_language_changes_the_whole_page_and_is_saved_for_the_user(client, login_as, db):
     user = login_as("admin")
     home_nb = client.get("/")
     assert html_lang(home_nb.text) == "nb"
@@ -321,3 +317,43 @@ def test_country_choices_are_named_and_sorted_in_the_language(app):
         en = dict(country_choices())
     assert (nb["DE"], en["DE"]) == ("Tyskland", "Germany")
     assert nb_order == sorted(nb_order, key=str.casefold)
+
+
+def test_wtforms_messages_missing_from_wtforms_catalogue_come_from_ours(app):
+    from werkzeug.datastructures import MultiDict
+    from wtforms import FieldList, FormField, TimeField
+
+    from crm.forms import SubForm
+
+    class Row(SubForm):
+        at = TimeField("At")
+
+    class PageForm(SubForm):
+        at = TimeField("At")
+        rows = FieldList(FormField(Row), min_entries=1)
+
+    data = MultiDict({"at": "nonsense", "rows-0-at": "25:99"})
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        flask_babel.refresh()
+        form = PageForm(formdata=data)
+        form.validate()
+    # "Not a valid time value." is not in WTForms' own nb catalogue; a row is a form of its own
+    assert form.at.errors == ["Ikke et gyldig klokkeslett."]
+    assert form.rows[0].at.errors == ["Ikke et gyldig klokkeslett."]
+
+
+def test_flask_forms_use_the_fallback_too(client):
+    # EventForm's start time is a TimeField on a FlaskForm
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import MultiDict
+    from wtforms import TimeField
+
+    class TimeForm(FlaskForm):
+        at = TimeField("At")
+
+    app = client.application
+    with app.test_request_context("/", method="POST", headers={"Accept-Language": "nb"}):
+        flask_babel.refresh()
+        form = TimeForm(formdata=MultiDict({"at": "x"}), meta={"csrf": False})
+        form.validate()
+    assert form.at.errors == ["Ikke et gyldig klokkeslett."]

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -10,7 +11,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -28,7 +28,7 @@ from crm.errors import ServiceError
 from crm.events.models import Event
 from crm.events.services import COMMON_ZONES, DEFAULT_ZONE, local_to_utc, resolve_participant
 from crm.extensions import db
-from crm.forms import TagsField, VersionField, apply_service_error
+from crm.forms import SubForm, TagsField, VersionField, apply_service_error
 from crm.i18n import country_choices
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]  # browsers send seconds when a step below 60 is set
@@ -49,7 +49,7 @@ def _int_or_none(value):
     return int(value)
 
 
-class ProgrammeRowForm(Form):
+class ProgrammeRowForm(SubForm):
     """One programme row: a date (default: the event's first day), times, place, what, who."""
 
     on = DateField(_l("Date"), validators=[Optional()])
@@ -67,7 +67,7 @@ class ProgrammeRowForm(Form):
         )
 
 
-class ParticipantRowForm(Form):
+class ParticipantRowForm(SubForm):
     """One participant: organisation or contact, typed name (the picker fills the id), role."""
 
     kind = SelectField(
@@ -80,6 +80,7 @@ class ParticipantRowForm(Form):
     role = SelectField(_l("Role"), choices=ParticipationRole.choices, default="guest")
 
     def is_blank(self) -> bool:
+        """A row without a name is ignored."""
         return not (self.name.data or "").strip()
 
     def resolve(self) -> dict | None:
@@ -192,9 +193,9 @@ class EventForm(FlaskForm):
         zone = self.timezone.data
         if not self.is_all_day.data and self.start_date.data:
             if self.start_time.data is None and not self.start_time.errors:
-                add_error(self.start_time, str(_l("Enter a start time, or tick “All day”.")))
+                add_error(self.start_time, _("Enter a start time, or tick “All day”."))
             if self.end_time.data is None and not self.end_time.errors:
-                add_error(self.end_time, str(_l("Enter an end time, or tick “All day”.")))
+                add_error(self.end_time, _("Enter an end time, or tick “All day”."))
             if self.start_time.data and self.end_time.data:
                 end_date = self.end_date.data or self.start_date.data
                 self._starts_at = self._local(

@@ -161,7 +161,9 @@ def event_query(
         day_after = date_to + dt.timedelta(days=1)
         stmt = stmt.where(Event.starts_at < local_midnight(day_after, _office_zone()))
     if organisation_id:
-        stmt = stmt.where(Event.participations.any(Participation.organisation_id == organisation_id))
+        stmt = stmt.where(
+            Event.participations.any(Participation.organisation_id == organisation_id)
+        )
     if contact_id:
         stmt = stmt.where(Event.participations.any(Participation.contact_id == contact_id))
     return stmt.options(
@@ -176,9 +178,7 @@ def _clean(data: dict) -> dict:
         if key in data:
             clean[key] = (data[key] or "").strip()
             if len(clean[key]) > limit:
-                raise ServiceError(
-                    _("Use at most %(n)d characters.", n=limit), field=key
-                )
+                raise ServiceError(_("Use at most %(n)d characters.", n=limit), field=key)
     if "title" in clean and not clean["title"]:
         raise ServiceError(_("Enter a title."), field="title")
     for key, enum_cls in (("kind", EventKind), ("status", EventStatus), ("visibility", Visibility)):

@@ -174,6 +174,7 @@ def event_reminder_key(rule, event, recipient: Recipient) -> str:
 def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) -> PlanResult:
     """Create, move, re-render or cancel the reminders of events (current state, every run)."""
     from crm.events.models import Event, Participation
+    from crm.privacy.services import mailable_contact_ids
 
     result = result or PlanResult()
     rules = db.session.scalars(select(ReminderRule).where(ReminderRule.kind.in_(EVENT_KINDS))).all()
@@ -219,6 +220,8 @@ def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) 
     disabled = _disabled_pairs()
     contact_ids = {p.contact_id for e in events for p in e.participations if p.contact_id}
     subscribed = _subscribed_contact_ids(contact_ids)
+    # Privacy: no mail to restricted or erased contacts, nor after consent was withdrawn.
+    subscribed = mailable_contact_ids(subscribed, "event_reminders")
     for event in events:
         live = _event_is_live(event, now)
         for rule in rules:
@@ -406,11 +409,22 @@ def plan_digests(*, now: dt.datetime, result: PlanResult | None = None) -> PlanR
                 due_today=[f for f in items if f.due_on == today],
                 today=today,
                 link=mailer.record_url("followups.index"),
-                record_url=mailer.record_url,
+                followup_link=followup_link,
             )
             row.subject, row.body_text, row.body_html = mail.subject, mail.text, mail.html
             result.created += 1
     return result
+
+
+def followup_link(followup) -> str:
+    """Where a mail about a follow-up points: its contact, organisation or event, else the list."""
+    if followup.contact_id:
+        return mailer.record_url("contacts.show", contact_id=followup.contact_id)
+    if followup.organisation_id:
+        return mailer.record_url("organisations.show", org_id=followup.organisation_id)
+    if followup.event_id:
+        return mailer.record_url("events.show", event_id=followup.event_id)
+    return mailer.record_url("followups.index")
 
 
 def _digest_subject(count: int) -> str:
@@ -442,7 +456,7 @@ def enqueue_followup_assigned(followup, *, actor=None, now: dt.datetime | None =
         followup=followup,
         actor=actor,
         recipient=recipient,
-        link=mailer.record_url("followups.edit", followup_id=followup.id),
+        link=followup_link(followup),
     )
     row.subject, row.body_text, row.body_html = mail.subject[:300], mail.text, mail.html
     db.session.flush()
@@ -505,6 +519,7 @@ def _finish(row_id: int, token: str, **values) -> bool:
 
 def _still_wanted(row: OutboxMessage, now: dt.datetime) -> tuple[OutboxStatus, str] | None:
     """Check the current state once more just before sending; None means send."""
+    from crm.privacy.services import may_email
     from crm.reminders.services import is_subscribed
 
     if row.kind in EVENT_KINDS:
@@ -520,6 +535,8 @@ def _still_wanted(row: OutboxMessage, now: dt.datetime) -> tuple[OutboxStatus, s
         row.contact_id is None or not is_subscribed(row.contact_id)
     ):
         return OutboxStatus.CANCELLED, "unsubscribed"
+    if row.contact_id is not None and not may_email(row.contact_id, "event_reminders"):
+        return OutboxStatus.CANCELLED, "no consent, restricted or erased"
     return None
 
 

@@ -51,6 +51,25 @@ def run_digest(app: Flask) -> None:
     run_minutely(app)
 
 
+def run_retention_job(app: Flask) -> None:
+    """The nightly privacy retention job (crm.privacy.services.run_retention), one transaction."""
+    from crm.audit.services import acting_as
+    from crm.privacy.services import run_retention
+
+    with app.app_context():
+        try:
+            with acting_as("scheduler"):
+                result = run_retention(now=utcnow())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("retention job failed; the next night tries again")
+            return
+        finally:
+            db.session.remove()
+        log.info("retention: cleared %s, flagged %s", result.cleared, result.flagged)
+
+
 def digest_trigger(app: Flask) -> CronTrigger:
     """A cron trigger at the digest rule's local time in the office's zone (07:00 by default)."""
     from crm.reminders.models import ReminderRule, RuleKind
@@ -75,8 +94,18 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         args=[app],
         id="plan_and_dispatch",
         next_run_time=utcnow(),  # catch up right after a restart
+        **JOB_DEFAULTS,
     )
-    scheduler.add_job(run_digest, digest_trigger(app), args=[app], id="daily_digest")
+    scheduler.add_job(
+        run_digest, digest_trigger(app), args=[app], id="daily_digest", **JOB_DEFAULTS
+    )
+    scheduler.add_job(
+        run_retention_job,
+        CronTrigger(hour=3, minute=30, timezone=app.config["OFFICE_TIMEZONE"]),
+        args=[app],
+        id="nightly_retention",
+        **JOB_DEFAULTS,
+    )
     return scheduler
 
 

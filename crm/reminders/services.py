@@ -74,7 +74,7 @@ def update_rule(
             hours = -1
         if not 0 <= hours <= MAX_OFFSET_HOURS:
             raise ServiceError(
-                _("Enter a number of hours between 0 and %(max)s.", max=MAX_OFFSET_HOURS),
+                _("Enter a number of hours between 1 and %(max)s.", max=MAX_OFFSET_HOURS),
                 field="offset_hours",
             )
         if rule.kind.is_event_rule and hours == 0:

@@ -49,7 +49,9 @@ def edit_rule(rule_id: int):
         try:
             services.update_rule(
                 rule,
-                offset_hours=form.offset_hours.data if rule.kind.is_event_rule else None,
+                offset_hours=_blank_as_text(form.offset_hours.data)
+                if rule.kind.is_event_rule
+                else None,
                 send_time=form.send_time.data if rule.kind == RuleKind.FOLLOWUP_DIGEST else None,
                 is_active=form.is_active.data,
             )
@@ -61,6 +63,11 @@ def edit_rule(rule_id: int):
             flash(_("Reminder rule saved."), "success")
             return redirect(url_for("reminders.rules"))
     return render_template("reminders/rule_form.html", form=form, rule=rule)
+
+
+def _blank_as_text(value):
+    """An empty number field reaches the service as "" so that it says what is missing."""
+    return "" if value is None else value
 
 
 @bp.route("/mine", methods=["GET", "POST"])

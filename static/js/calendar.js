@@ -44,19 +44,29 @@
     });
   }
 
+  // All pages of the API's answer (at most 1000 items a page).
+  function getAllItems(url, page, collected) {
+    return getJSON(url + "&per_page=1000&page=" + page).then(function (data) {
+      var items = collected.concat(data.items || []);
+      if (data.total && items.length < data.total && (data.items || []).length) {
+        return getAllItems(url, page + 1, items);
+      }
+      return items;
+    });
+  }
+
   function loadEvents(info, success, failure) {
     var range = "start=" + encodeURIComponent(info.startStr) + "&end=" + encodeURIComponent(info.endStr);
-    var requests = [getJSON(el.dataset.eventsUrl + "?" + range)];
+    var kind = kindSelect ? kindSelect.value : "";
+    var url = el.dataset.eventsUrl + "?" + range + (kind ? "&kind=" + encodeURIComponent(kind) : "");
+    var requests = [getAllItems(url, 1, [])];
     var slug = calendarSelect ? calendarSelect.value : "";
     if (slug) {
       requests.push(getJSON(el.dataset.idsUrl.replace("__slug__", encodeURIComponent(slug)) + "?" + range));
     }
     Promise.all(requests).then(function (results) {
-      var data = results[0];
-      var items = Array.isArray(data) ? data : (data.items || data.events || []);
-      var kind = kindSelect ? kindSelect.value : "";
       var allowed = results[1] ? new Set(results[1].ids.map(String)) : null;
-      var events = items.filter(function (item) {
+      var events = results[0].filter(function (item) {
         return (!kind || item.kind === kind) && (!allowed || allowed.has(String(item.id)));
       }).map(toEvent);
       status.textContent = "";
@@ -77,6 +87,11 @@
     eventDurationEditable: false,
     selectable: false,
     firstDay: 1,
+    // Text buttons: the icon font is a data: URL the CSP refuses, and icons had no text.
+    buttonIcons: false,
+    buttonText: { prev: "‹ " + el.dataset.prev, next: el.dataset.next + " ›" },
+    // A day cell named only by its date hides the events inside it from screen readers.
+    dayCellDidMount: function (info) { info.el.removeAttribute("aria-labelledby"); },
     nowIndicator: true,
     height: "auto",
     events: loadEvents

@@ -119,7 +119,9 @@ def test_conditional_requests_get_304(client, public_calendar, make_event):
     by_date = client.get("/calendars/public.ics", headers={"If-Modified-Since": last_modified})
     assert by_date.status_code == 304
     older = format_datetime(utcnow() - dt.timedelta(days=1), usegmt=True)
-    assert client.get("/calendars/public.ics", headers={"If-Modified-Since": older}).status_code == 200
+    assert (
+        client.get("/calendars/public.ics", headers={"If-Modified-Since": older}).status_code == 200
+    )
     other = client.get("/calendars/public.ics", headers={"If-None-Match": '"something-else"'})
     assert other.status_code == 200
 

@@ -53,7 +53,9 @@ def test_timed_events_are_right_in_utc_across_oslo_dst_changes(public_calendar, 
     after_autumn = make_event(title="After autumn", starts_at=at(2026, 10, 26, 23, 30))
     data = feed(public_calendar, "public")
     by_uid = {v.uid.value: v for v in vevents(data)}
-    assert utc(by_uid[before_spring.uid].dtstart.value) == dt.datetime(2026, 3, 28, 9, tzinfo=dt.UTC)
+    assert utc(by_uid[before_spring.uid].dtstart.value) == dt.datetime(
+        2026, 3, 28, 9, tzinfo=dt.UTC
+    )
     assert utc(by_uid[after_spring.uid].dtstart.value) == dt.datetime(2026, 3, 30, 8, tzinfo=dt.UTC)
     assert utc(by_uid[after_autumn.uid].dtstart.value) == dt.datetime(
         2026, 10, 26, 22, 30, tzinfo=dt.UTC
@@ -173,7 +175,7 @@ def test_tag_change_refreshes_categories(make_event, db):
 
 
 def test_text_is_escaped_and_survives_a_strict_parser(public_calendar, make_event, feed):
-    title = 'Meeting; agenda, budget \\ plans'
+    title = "Meeting; agenda, budget \\ plans"
     description = "Line one\nLine two, with comma; and semicolon"
     make_event(title=title, description=description, venue="Rådhuset, sal 1")
     data = feed(public_calendar, "public")

@@ -141,7 +141,8 @@ class PageChecker:
         # reported there too, but by _response, which knows what failed (a test may open a
         # missing page on purpose).
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(f"console error on {self.page.url}: {message.text}")
+            text = message.text if len(message.text) < 400 else message.text[:400] + " …"
+            self.errors.append(f"console error on {self.page.url}: {text}")
 
     def _response(self, response):
         if response.status >= 400 and response.request.resource_type != "document":

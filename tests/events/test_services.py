@@ -314,9 +314,9 @@ def test_removing_a_participant(db, make_contact):
 def test_resolve_participant_by_name_any_case(db, make_org, make_contact):
     org = make_org(name="Trøndelag fylkeskommune")
     contact = make_contact(first_name="Åse", last_name="Ødegård")
-    assert services.resolve_participant(
-        kind="organisation", name=" TRØNDELAG  Fylkeskommune"
-    ) == {"organisation_id": org.id}
+    assert services.resolve_participant(kind="organisation", name=" TRØNDELAG  Fylkeskommune") == {
+        "organisation_id": org.id
+    }
     assert services.resolve_participant(kind="contact", name="åse ødegård") == {
         "contact_id": contact.id
     }
@@ -344,7 +344,10 @@ def test_event_query_date_range_uses_oslo_days(db, make_event):
     make_event(title="Night", starts_at=oslo(2027, 6, 2, 0, 30), ends_at=oslo(2027, 6, 2, 1, 30))
     make_event(title="Evening", starts_at=oslo(2027, 6, 1, 20), ends_at=oslo(2027, 6, 1, 23))
     make_event(
-        title="Congress", starts_at=oslo(2027, 5, 30, 9), ends_at=oslo(2027, 6, 3, 17), kind="congress"
+        title="Congress",
+        starts_at=oslo(2027, 5, 30, 9),
+        ends_at=oslo(2027, 6, 3, 17),
+        kind="congress",
     )
     assert titles(db, date_from=dt.date(2027, 6, 2)) == ["Congress", "Night"]
     assert titles(db, date_to=dt.date(2027, 6, 1)) == ["Congress", "Evening"]

@@ -41,14 +41,15 @@ def test_anonymous_is_sent_to_login(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_viewer_reads_but_cannot_change(client, login_as, make_event, make_org):
+def test_viewer_reads_but_cannot_change(client, login_as, db, make_event, make_org):
     event = make_event()
     org = make_org()
     login_as("viewer")
     assert client.get("/events/").status_code == 200
     page = client.get(f"/events/{event.id}")
     assert page.status_code == 200 and "Delegation from Gothenburg" in page.text
-    assert "/edit" not in page.text and "participants" not in page.text.split("</h1>")[0]
+    assert f"/events/{event.id}/edit" not in page.text
+    assert f'action="/events/{event.id}/participants"' not in page.text
     assert client.get("/events/new").status_code == 403
     assert client.post("/events/new", data=event_form()).status_code == 403
     assert client.get(f"/events/{event.id}/edit").status_code == 403
@@ -57,13 +58,7 @@ def test_viewer_reads_but_cannot_change(client, login_as, make_event, make_org):
     add = {"kind": "organisation", "name": org.name, "role": "host"}
     assert client.post(f"/events/{event.id}/participants", data=add).status_code == 403
     assert client.post(f"/events/{event.id}/participants/1/delete").status_code == 403
-    assert count(db_of(client), Participation) == 0
-
-
-def db_of(client):
-    from crm.extensions import db
-
-    return db
+    assert count(db, Participation) == 0
 
 
 def test_new_form_preselects_delegation_and_has_empty_rows_without_javascript(client, login_as):
@@ -124,7 +119,7 @@ def test_delegation_with_programme_and_participants_in_one_post(
     assert event.ends_at == dt.datetime(2027, 5, 4, 15, tzinfo=UTC)
     assert event.country_codes == ["NO", "SE"]
     assert event.expected_attendance == 12
-    assert [t.name for t in event.tags] == ["twin city", "sweden"][::-1] or event.tags
+    assert [t.name for t in event.tags] == ["sweden", "twin city"]
     assert [(i.title, i.local_start.strftime("%d %H:%M")) for i in event.programme] == [
         ("Arrival dinner", "03 19:30"),
         ("Welcome at the city hall", "04 09:00"),
@@ -180,7 +175,11 @@ def test_picker_id_tells_two_people_with_one_name_apart(client, login_as, db, ma
         ({"programme-0-starts_at": "10:00"}, "programme-0-title"),
         ({"programme-0-title": "Lunch"}, "programme-0-starts_at"),
         (
-            {"programme-0-title": "Lunch", "programme-0-starts_at": "12:00", "programme-0-ends_at": "11:00"},
+            {
+                "programme-0-title": "Lunch",
+                "programme-0-starts_at": "12:00",
+                "programme-0-ends_at": "11:00",
+            },
             "programme-0-ends_at",
         ),
         (
@@ -274,7 +273,11 @@ def test_all_day_event_from_the_form_is_stored_as_dates(client, login_as, db):
     response = client.post(
         "/events/new",
         data=event_form(
-            is_all_day="y", start_date="2027-06-01", end_date="2027-06-03", start_time="", end_time=""
+            is_all_day="y",
+            start_date="2027-06-01",
+            end_date="2027-06-03",
+            start_time="",
+            end_time="",
         ),
     )
     assert response.status_code == 302
@@ -302,7 +305,7 @@ def test_times_are_shown_in_the_events_zone_with_its_name(client, login_as, make
     assert "09:15" in page and "11:45" in page and "America/New_York" in page
     listing = client.get("/events/?from=2027-05-01").text
     assert "(America/New_York)" in listing and "09:15" in listing
-    assert "(Europe/Oslo)" not in client.get(f"/events/{oslo_event.id}").text.split("<dl")[0]
+    assert "Europe/Oslo" not in client.get(f"/events/{oslo_event.id}").text
 
 
 def test_edit_shows_saved_rows_and_an_empty_one(client, login_as, db, make_org):

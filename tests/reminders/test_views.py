@@ -38,6 +38,7 @@ def test_admin_edits_a_rule(client, login_as, rules, db):
     [
         ("event_responsible", {"offset_hours": "0", "is_active": "y"}, "offset_hours"),
         ("event_participant", {"offset_hours": "99999", "is_active": "y"}, "offset_hours"),
+        ("event_participant", {"offset_hours": "", "is_active": "y"}, "offset_hours"),
         ("followup_digest", {"send_time": "seven", "is_active": "y"}, "send_time"),
     ],
 )
@@ -136,13 +137,13 @@ def test_unsubscribe_page_needs_no_login_and_a_valid_token(client, make_contact,
     assert client.post(f"/reminders/unsubscribe/{token}").status_code == 200
 
 
-def test_one_click_unsubscribe_works_with_csrf_on(make_contact, app, add_participant):
+def test_one_click_unsubscribe_works_with_csrf_on(make_contact, app, db):
     from crm.reminders.services import opt_in
 
     app.config["WTF_CSRF_ENABLED"] = True
     contact = make_contact(email="astrid@example.se")
     opt_in(contact)
-    app.extensions["sqlalchemy"].session.commit()
+    db.session.commit()
     client = app.test_client()
     response = client.post(
         f"/reminders/unsubscribe/{unsubscribe_token(contact.id)}",

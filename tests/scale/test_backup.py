@@ -79,8 +79,12 @@ def test_backup_taken_while_writing_restores_to_a_working_app(
     stamped = flask_cli(empty_database_uri, "db", "stamp", "head")
     assert stamped.returncode == 0, stamped.stderr
     start_at = time.time() + 3
+    stop_file = tmp_path / "stop"
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.scale.writer", empty_database_uri, "w", str(start_at), "5"],
+        [
+            *(sys.executable, "-m", "tests.scale.writer", empty_database_uri, "w"),
+            *(str(start_at), "90", str(stop_file)),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -91,6 +95,8 @@ def test_backup_taken_while_writing_restores_to_a_working_app(
     backup = flask_cli(empty_database_uri, "crm", "backup", "--output", str(backup_file))
     assert backup.returncode == 0, backup.stderr
     assert backup.stdout.strip() == f"Backup written to {backup_file}"
+    time.sleep(1)  # a few more writes after the backup
+    stop_file.touch()
     out, err = writer.communicate(timeout=60)
     assert writer.returncode == 0, err
     written = json.loads(out.strip().splitlines()[-1])

@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.bench_data import CONSULATE_COUNTRIES, TWIN_CITIES, generate
+from crm.calendars.models import EventIcal
 from crm.contacts.models import Contact, Membership
 from crm.db import fold
 from crm.enums import OrganisationKind
 from crm.errors import ServiceError
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
+from crm.followups.models import FollowUp, Interaction
 from crm.organisations.models import Organisation
 from crm.tags import contact_tag, event_tag, organisation_tag
 
@@ -125,6 +127,11 @@ def test_data_set_is_realistic(db):
     assert (
         all_day is not None and all_day.start_on is not None and all_day.end_on >= all_day.start_on
     )
+    assert counts.follow_ups > 0 and counts.interactions > 0
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == counts.follow_ups
+    assert db.session.scalar(select(func.count()).select_from(Interaction)) == counts.interactions
+    # Every event has the cached VEVENT that feeds are assembled from.
+    assert db.session.scalar(select(func.count()).select_from(EventIcal)) == 200
     # search_text is what the before_flush hook would have written.
     contact = db.session.scalars(select(Contact).limit(1)).one()
     assert contact.search_text == fold(

@@ -14,7 +14,7 @@ from config import TestConfig
 from crm import create_app
 from crm.extensions import db
 from crm.organisations.models import Organisation
-from crm.sqlite import begin_statement
+from crm.sqlite import begin_statement, writes_on_read
 from tests.conftest import vars_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,18 @@ def test_begin_is_immediate_except_in_read_only_requests(sqlite_app):
     for method, expected in [("GET", "BEGIN"), ("HEAD", "BEGIN"), ("POST", "BEGIN IMMEDIATE")]:
         with sqlite_app.test_request_context("/", method=method):
             assert begin_statement() == expected
+
+
+def test_a_get_view_marked_as_writing_takes_the_write_lock(sqlite_app):
+    @sqlite_app.route("/bench/touch")
+    @writes_on_read
+    def touch():
+        return "ok"
+
+    with sqlite_app.test_request_context("/bench/touch", method="GET"):
+        assert begin_statement() == "BEGIN IMMEDIATE"
+    with sqlite_app.test_request_context("/organisations/", method="GET"):
+        assert begin_statement() == "BEGIN"
 
 
 def _other_writer_is_blocked(app) -> bool:

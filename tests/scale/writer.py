@@ -1,12 +1,14 @@
 """A writer process for the concurrency and backup tests: creates organisations through the service.
 
-Run as `python -m tests.scale.writer URL NAME START SECONDS`; prints one JSON line
-with how many organisations it created and every database error it saw.
+Run as `python -m tests.scale.writer URL NAME START SECONDS [STOP_FILE]`; stops after
+SECONDS or as soon as STOP_FILE exists, and prints one JSON line with how many
+organisations it created and the database errors it saw.
 """
 
 import json
 import sys
 import time
+from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
@@ -16,7 +18,7 @@ from crm.extensions import db
 from crm.organisations.services import create_organisation
 
 
-def main(url: str, name: str, start_at: float, seconds: float) -> None:
+def main(url: str, name: str, start_at: float, seconds: float, stop_file: str = "") -> None:
     """Create organisations in a loop from `start_at` for `seconds`, one transaction each."""
     app = create_app(
         {
@@ -28,7 +30,7 @@ def main(url: str, name: str, start_at: float, seconds: float) -> None:
     with app.app_context():
         time.sleep(max(0.0, start_at - time.time()))
         end = time.time() + seconds
-        while time.time() < end:
+        while time.time() < end and not (stop_file and Path(stop_file).exists()):
             try:
                 # Read, then write, in one transaction: the pattern that a DEFERRED
                 # transaction turns into "database is locked".
@@ -44,4 +46,4 @@ def main(url: str, name: str, start_at: float, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), *sys.argv[5:])

@@ -1,0 +1,314 @@
+"""Benchmark the main pages on PostgreSQL at scale, served by gunicorn, measured with wrk.
+
+    .venv/bin/python bench/pages.py                 # 2,000 / 100,000 / 20,000, 4 workers
+    .venv/bin/python bench/pages.py --reuse         # keep the data set of an earlier run
+    .venv/bin/python bench/pages.py --organisations 200 --contacts 5000 --events 1000 --seconds 3
+
+Creates (or reuses) the database `vertskap_bench` on the server, fills it with
+`flask crm bench-data`, adds the trigram indexes, starts gunicorn with `wsgi:app` plus a bare
+`/bench/hello` route (the ceiling: the same server doing no work), logs in, and for each page
+runs wrk with one connection and then with 20, printing p50/p95/p99 latency, requests/s
+and errors as a Markdown table. Needs wrk (`apt-get install -y wrk`). About 5 minutes on
+this 2-core machine when the data set exists, 7 when it is generated.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.scale.http import Browser  # noqa: E402
+
+BENCH_EMAIL = "bench@vertskap.example"
+BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (a throwaway database)
+TARGET_SINGLE_P95_MS = 100
+TARGET_CONCURRENT_P95_MS = 300
+
+# Prints one JSON line with the figures wrk measured (its --latency shows no p95).
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'JSON {"p50": %f, "p95": %f, "p99": %f, "requests": %d, "seconds": %f, "errors": %d}\\n',
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, summary.requests, summary.duration / 1e6, errors))
+end
+"""
+
+# The same app as production plus the ceiling route, for gunicorn (`bench.pages:app`).
+APP_MODULE = """
+from wsgi import app
+
+@app.route("/bench/hello")
+def bench_hello():
+    return "hello"
+"""
+
+# Indexes the migration adds on PostgreSQL (see docs/benchmarks.md); created here by hand
+# so that the benchmark measures the intended schema whatever the migrations say today.
+INDEXES = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_contact_search_text_trgm "
+    "ON contact USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_organisation_search_text_trgm "
+    "ON organisation USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_event_search_text_trgm "
+    "ON event USING gin (search_text gin_trgm_ops)",
+    # The contact list's order: page 1 of 100,000 contacts without sorting them all.
+    "CREATE INDEX IF NOT EXISTS ix_contact_name_order ON contact (last_name, first_name, id)",
+]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sql(url: str, *statements: str, autocommit: bool = False) -> list:
+    """Run statements on a database; the last one's rows."""
+    import sqlalchemy as sa
+
+    from config import database_url
+
+    engine = sa.create_engine(
+        database_url(url), isolation_level="AUTOCOMMIT" if autocommit else None
+    )
+    rows: list = []
+    with engine.begin() as conn:
+        for statement in statements:
+            result = conn.execute(sa.text(statement))
+            rows = list(result) if result.returns_rows else []
+    engine.dispose()
+    return rows
+
+
+def prepare(args, env: dict) -> dict:
+    """Create or reuse the data set; return the ids the page URLs need."""
+    from sqlalchemy.engine import make_url
+
+    from config import database_url
+
+    server = make_url(database_url(args.server))
+    url = server.set(database=args.database).render_as_string(hide_password=False)
+    exists = sql(
+        server.set(database="postgres").render_as_string(hide_password=False),
+        f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'",
+    )
+    if exists and not args.reuse:
+        sql(
+            server.set(database="postgres").render_as_string(hide_password=False),
+            f'DROP DATABASE "{args.database}" WITH (FORCE)',
+            autocommit=True,
+        )
+        exists = False
+    env["DATABASE_URL"] = url
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    if not exists:
+        sql(
+            server.set(database="postgres").render_as_string(hide_password=False),
+            f'CREATE DATABASE "{args.database}"',
+            autocommit=True,
+        )
+        # The models' schema (create_all) rather than `db upgrade`: the benchmark measures the
+        # code as it is, also while a migration for it is still being written.
+        create = "from wsgi import app\nfrom crm.extensions import db\nwith app.app_context():\n"
+        create += "    db.create_all()\n"
+        subprocess.run([sys.executable, "-c", create], cwd=ROOT, env=env, check=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [*flask, "crm", "bench-data", "--organisations", str(args.organisations),
+             "--contacts", str(args.contacts), "--events", str(args.events), "--seed", "1"],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
+        print(f"# bench-data took {time.perf_counter() - started:.0f} s", flush=True)
+    # Fails harmlessly when the user exists (a reused data set).
+    subprocess.run(
+        [*flask, "crm", "create-user", "--email", BENCH_EMAIL,
+         "--password", BENCH_PASSWORD, "--role", "admin"],
+        cwd=ROOT, env=env, check=False, capture_output=True,
+    )  # fmt: skip
+    if not args.no_indexes:
+        sql(url, *INDEXES)
+    # The SSD setting docs/deploy.md recommends (the default 4.0 models spinning disks and
+    # makes the planner prefer hash joins over a few hundred primary-key lookups).
+    sql(url, f'ALTER DATABASE "{args.database}" SET random_page_cost = {args.random_page_cost}')
+    sql(url, "ANALYZE")
+    org_id, org_events = sql(
+        url,
+        "SELECT organisation_id, count(*) FROM participation WHERE organisation_id IS NOT NULL "
+        "GROUP BY organisation_id ORDER BY abs(count(*) - 500) LIMIT 1",
+    )[0]
+    event_id = sql(
+        url,
+        "SELECT e.id FROM event e JOIN programme_item p ON p.event_id = e.id "
+        "WHERE e.deleted_at IS NULL GROUP BY e.id ORDER BY count(*) DESC, e.id LIMIT 1",
+    )[0][0]
+    return {"url": url, "org_id": org_id, "org_events": org_events, "event_id": event_id}
+
+
+def start_gunicorn(env: dict, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving the app (plus /bench/hello) on a free port."""
+    (workdir / "bench_app.py").write_text(APP_MODULE)
+    port = free_port()
+    log = (workdir / "gunicorn.log").open("w")
+    env = {**env, "PYTHONPATH": f"{ROOT}:{workdir}"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--access-logfile", "/dev/null", "--max-requests", "0", "bench_app:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if Browser().get(port, "/healthz").status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"gunicorn did not start; see {workdir / 'gunicorn.log'}")
+
+
+def wrk(port: int, path: str, headers: dict, connections: int, seconds: int, script: Path):
+    """Run wrk against one URL; its figures as a dict (latencies in ms)."""
+    command = ["wrk", "-t", str(min(2, connections)), "-c", str(connections),
+               "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script)]  # fmt: skip
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"^JSON (.*)$", out, re.MULTILINE)
+    figures = json.loads(match.group(1))
+    figures["rps"] = figures["requests"] / figures["seconds"]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["errors"] += int(non2xx.group(1)) if non2xx else 0
+    return figures
+
+
+def pages(ids: dict, anchor: dt.date, etag: str) -> list[tuple[str, str, dict]]:
+    """(name, path, extra headers) of every measured page."""
+    month = anchor.replace(day=1)
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    year_ago = anchor - dt.timedelta(days=365)
+    return [
+        ("hello (ceiling)", "/bench/hello", {}),
+        ("healthz", "/healthz", {}),
+        ("contact search", "/contacts/?q=" + quote("ødegård"), {}),
+        ("contact search, rare", "/contacts/?q=" + quote("emily.sæther"), {}),
+        ("contact list", "/contacts/", {}),
+        (
+            "event list, filtered",
+            f"/events/?from={year_ago}&to={anchor}&kind=delegation&country=SE",
+            {},
+        ),
+        (f"organisation, {ids['org_events']} events", f"/organisations/{ids['org_id']}", {}),
+        ("calendar JSON, a month", f"/api/events?start={month}&end={next_month}", {}),
+        ("event page", f"/events/{ids['event_id']}", {}),
+        ("dashboard (/)", "/", {}),
+        ("feed 304", "/calendars/public.ics", {"If-None-Match": etag}),
+    ]
+
+
+def main() -> int:
+    """Prepare, serve, measure, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="vertskap_bench")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing data set")
+    parser.add_argument("--organisations", type=int, default=2000)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=8, help="per page and load level")
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--no-indexes", action="store_true", help="measure without trigrams")
+    parser.add_argument("--random-page-cost", type=float, default=1.1)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    started = time.perf_counter()
+    print(f"# load average before: {os.getloadavg()}", flush=True)
+    env = {**os.environ, "VERTSKAP_ENV": "development", "WEB_CONCURRENCY": str(args.workers)}
+    env["SECRET_KEY"] = "bench-secret-" + "x" * 32
+    ids = prepare(args, env)
+    workdir = Path(tempfile.mkdtemp(prefix="vertskap-bench-"))
+    server, port = start_gunicorn(env, args.workers, workdir)
+    results = []
+    try:
+        browser = Browser()
+        login = browser.login(port, BENCH_EMAIL, BENCH_PASSWORD)
+        if login.status != 302:
+            raise SystemExit(f"login failed: {login.status}")
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        feed = Browser().get(port, "/calendars/public.ics")
+        script = workdir / "report.lua"
+        script.write_text(WRK_REPORT)
+        anchor = dt.date.today()
+        for name, path, extra in pages(ids, anchor, feed.headers.get("ETag", "")):
+            check = Browser()
+            check.cookies = dict(browser.cookies)
+            status = check.request(port, "GET", path, headers=extra).status
+            headers = {"Cookie": cookie, **extra}
+            wrk(port, path, headers, 1, 1, script)  # warm-up
+            one = wrk(port, path, headers, 1, args.seconds, script)
+            many = wrk(port, path, headers, args.concurrency, args.seconds, script)
+            results.append({"page": name, "path": path, "status": status, "one": one, "many": many})
+            print(f"# {name}: {status} p95 {one['p95']:.1f} / {many['p95']:.1f} ms", flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print_table(results, args, time.perf_counter() - started)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def print_table(results: list, args, elapsed: float) -> None:
+    """The figures as the Markdown table in docs/benchmarks.md."""
+    print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{args.organisations:,} organisations, {args.contacts:,} contacts, {args.events:,} "
+        f"events; gunicorn {args.workers} sync workers; wrk {args.seconds} s per row; "
+        f"{dt.date.today()}; run took {elapsed / 60:.1f} min; load average at the end {load}"
+    )
+    print()
+    print(
+        "| page | status | 1 user p50 | 1 user p95 | 1 user req/s "
+        f"| {args.concurrency} users p50 | p95 | p99 | req/s | errors | targets |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        one, many = r["one"], r["many"]
+        ok = (
+            one["p95"] < TARGET_SINGLE_P95_MS
+            and many["p95"] < TARGET_CONCURRENT_P95_MS
+            and many["errors"] == 0
+        )
+        print(
+            f"| {r['page']} | {r['status']} | {one['p50']:.1f} | {one['p95']:.1f} "
+            f"| {one['rps']:.0f} | {many['p50']:.1f} | {many['p95']:.1f} | {many['p99']:.1f} "
+            f"| {many['rps']:.0f} | {many['errors']} | {'met' if ok else '**missed**'} |"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

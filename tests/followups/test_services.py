@@ -1,0 +1,158 @@
+"""Follow-up rules: creation, several at once, done/drop, the assignment mail, the timeline."""
+
+import datetime as dt
+
+import pytest
+
+from crm.errors import ServiceError
+from crm.followups import services
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.reminders import jobs
+from crm.reminders.models import OutboxMessage, RuleKind
+
+NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def request_context(app):
+    """Service error messages are translated, which needs a request (as in the app)."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+def count(db, model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_assignment_mail_is_queued_in_the_same_transaction(db, rules, make_user, inbox):
+    boss = make_user(email="boss@example.org")
+    kari = make_user(email="kari@example.org", locale="en")
+    followup = services.create_followup(
+        title="Send the photos", assignee_id=kari.id, actor=boss, now=NOW
+    )
+    (row,) = db.session.scalars(db.select(OutboxMessage)).all()
+    assert row.kind == RuleKind.FOLLOWUP_ASSIGNED and row.followup_id == followup.id
+    db.session.rollback()  # the change is abandoned: so is its mail
+    assert count(db, FollowUp) == 0
+    assert count(db, OutboxMessage) == 0
+    jobs.dispatch_due(now=NOW)
+    assert inbox.messages == []
+
+    services.create_followup(title="Send the photos", assignee_id=kari.id, actor=boss, now=NOW)
+    db.session.commit()
+    jobs.dispatch_due(now=NOW)
+    (mail,) = inbox.to("kari@example.org")
+    assert "Send the photos" in mail["Subject"]
+
+
+def test_no_assignment_mail_to_yourself(db, rules, make_user):
+    kari = make_user(email="kari@example.org")
+    services.create_followup(title="Note to self", assignee_id=kari.id, actor=kari, now=NOW)
+    assert count(db, OutboxMessage) == 0
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"title": "  "}, "title"),
+        ({"title": "x" * 301}, "title"),
+        ({"title": "Call", "due_on": "31.12.2026"}, "due_on"),
+        ({"title": "Call", "assignee_id": 999}, "assignee_id"),
+        ({"title": "Call", "contact_id": 999}, "contact_id"),
+    ],
+)
+def test_bad_input_names_the_field_and_creates_nothing(db, data, field):
+    with pytest.raises(ServiceError) as error:
+        services.create_followup(**data)
+    assert error.value.field == field
+    db.session.rollback()
+    assert count(db, FollowUp) == 0
+
+
+def test_one_followup_per_chosen_participant(db, make_event, make_contact, make_org, make_user):
+    from crm.events.models import Participation
+
+    event = make_event()
+    astrid = make_contact(first_name="Astrid")
+    nils = make_contact(first_name="Nils")
+    org = make_org(name="Göteborgs stad")
+    parts = [
+        Participation(event_id=event.id, contact_id=astrid.id, role="delegate"),
+        Participation(event_id=event.id, contact_id=nils.id, role="delegate"),
+        Participation(event_id=event.id, organisation_id=org.id, role="host"),
+    ]
+    db.session.add_all(parts)
+    db.session.commit()
+    kari = make_user()
+    created = services.create_followups_for_participants(
+        event,
+        title="Thank-you letter",
+        participation_ids=[parts[0].id, parts[2].id],
+        due_on="2026-12-10",
+        assignee_id=kari.id,
+    )
+    db.session.commit()
+    assert {(f.contact_id, f.organisation_id) for f in created} == {
+        (astrid.id, None),
+        (None, org.id),
+    }
+    assert all(f.event_id == event.id and f.due_on == dt.date(2026, 12, 10) for f in created)
+    with pytest.raises(ServiceError) as error:
+        services.create_followups_for_participants(event, title="x", participation_ids=[])
+    assert error.value.field == "participation_ids"
+
+
+def test_done_and_drop_record_when(db, make_user):
+    followup = services.create_followup(title="Call back")
+    services.complete_followup(followup, outcome="They will visit in May", now=NOW)
+    assert followup.status == FollowUpStatus.DONE and followup.closed_at == NOW
+    assert followup.outcome == "They will visit in May"
+    other = services.create_followup(title="Gift")
+    services.drop_followup(other, now=NOW)
+    with pytest.raises(ServiceError):
+        services.complete_followup(other)
+
+
+def test_my_followups_are_overdue_first_and_undated_last(db, make_user):
+    kari = make_user()
+    for title, due in [("later", "2026-12-20"), ("none", None), ("overdue", "2026-11-01")]:
+        services.create_followup(title=title, due_on=due, assignee_id=kari.id)
+    services.create_followup(title="someone else's", due_on="2026-10-01")
+    db.session.commit()
+    titles = [f.title for f in db.session.scalars(services.followup_query(assignee_id=kari.id))]
+    assert titles == ["overdue", "later", "none"]
+
+
+def test_timeline_is_newest_first_with_interactions_events_and_followups(
+    db, make_contact, make_event
+):
+    from crm.events.models import Participation
+
+    astrid = make_contact()
+    event = make_event(title="Ski congress", starts_at=dt.datetime(2026, 2, 10, 9, tzinfo=dt.UTC))
+    db.session.add(Participation(event_id=event.id, contact_id=astrid.id, role="speaker"))
+    services.add_interaction(
+        kind="met", occurred_on="2026-01-05", note="Met at the fair", contact_id=astrid.id
+    )
+    services.add_interaction(kind="gift_given", occurred_on="2026-03-01", contact_id=astrid.id)
+    services.create_followup(title="Send book", due_on="2026-04-01", contact_id=astrid.id)
+    db.session.commit()
+    timeline = services.timeline_for(contact=astrid)
+    assert [(item.kind, item.day.isoformat()) for item in timeline] == [
+        ("followup", "2026-04-01"),
+        ("interaction", "2026-03-01"),
+        ("event", "2026-02-10"),
+        ("interaction", "2026-01-05"),
+    ]
+
+
+def test_interaction_needs_a_kind_a_date_and_a_subject(db, make_contact):
+    astrid = make_contact()
+    for data, field in [
+        ({"kind": "danced", "occurred_on": "2026-01-01", "contact_id": astrid.id}, "kind"),
+        ({"kind": "met", "occurred_on": "", "contact_id": astrid.id}, "occurred_on"),
+        ({"kind": "met", "occurred_on": "2026-01-01"}, None),
+    ]:
+        with pytest.raises(ServiceError) as error:
+            services.add_interaction(**data)
+        assert error.value.field == field

@@ -1,0 +1,213 @@
+"""Follow-up pages: my list, one-click done, new/edit/drop, several from an event, timelines."""
+
+import datetime as dt
+
+import pytest
+
+from crm.followups import services
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction
+
+
+def test_my_followups_page_shows_mine_overdue_first(client, login_as, db):
+    me = login_as("viewer")
+    services.create_followup(title="Due later", due_on="2099-01-01", assignee_id=me.id)
+    services.create_followup(title="Long overdue", due_on="2020-01-01", assignee_id=me.id)
+    services.create_followup(title="Not mine", due_on="2020-01-01")
+    db.session.commit()
+    page = client.get("/followups/")
+    assert page.status_code == 200
+    assert page.text.index("Long overdue") < page.text.index("Due later")
+    assert "Not mine" not in page.text
+    assert "table-danger" in page.text
+    assert "Not mine" in client.get("/followups/?who=all").text
+
+
+def test_assignee_marks_done_in_one_click_even_as_viewer(client, login_as, db):
+    me = login_as("viewer")
+    mine = services.create_followup(title="Call Astrid", assignee_id=me.id)
+    other = services.create_followup(title="Someone else's")
+    db.session.commit()
+    response = client.post(f"/followups/{mine.id}/done", data={"next": "/followups/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/followups/"
+    assert client.post(f"/followups/{other.id}/done").status_code == 403
+    db.session.expire_all()
+    assert mine.status == FollowUpStatus.DONE
+    assert other.status == FollowUpStatus.OPEN
+
+
+def test_done_refuses_a_redirect_off_site(client, login_as, db):
+    me = login_as("coordinator")
+    followup = services.create_followup(title="x", assignee_id=me.id)
+    db.session.commit()
+    response = client.post(f"/followups/{followup.id}/done", data={"next": "https://evil.example"})
+    assert response.headers["Location"] == "/followups/"
+
+
+def test_coordinator_creates_edits_and_drops(client, login_as, db, make_contact):
+    login_as("coordinator")
+    contact = make_contact()
+    assert client.get(f"/followups/new?contact_id={contact.id}").status_code == 200
+    response = client.post(
+        "/followups/new",
+        data={
+            "title": "Send brochure",
+            "due_on": "2026-12-24",
+            "assignee_id": "0",
+            "contact_id": str(contact.id),
+        },
+    )
+    assert response.status_code == 302
+    followup = db.session.scalar(db.select(FollowUp))
+    assert followup.contact_id == contact.id and followup.due_on == dt.date(2026, 12, 24)
+
+    page = client.post(
+        f"/followups/{followup.id}/edit",
+        data={"title": "", "status": "open", "assignee_id": "0", "version": followup.version},
+    )
+    assert page.status_code == 200 and 'id="title-error"' in page.text
+    client.post(
+        f"/followups/{followup.id}/edit",
+        data={
+            "title": "Send brochure and map",
+            "status": "open",
+            "assignee_id": "0",
+            "outcome": "",
+            "version": followup.version,
+        },
+    )
+    db.session.expire_all()
+    assert followup.title == "Send brochure and map"
+    client.post(f"/followups/{followup.id}/drop")
+    db.session.expire_all()
+    assert followup.status == FollowUpStatus.DROPPED
+
+
+def test_edit_refuses_a_stale_version(client, login_as, db):
+    login_as("coordinator")
+    followup = services.create_followup(title="Original")
+    db.session.commit()
+    seen = followup.version
+    services.update_followup(followup, title="Changed by someone else")
+    db.session.commit()
+    page = client.post(
+        f"/followups/{followup.id}/edit",
+        data={"title": "Mine", "status": "open", "assignee_id": "0", "version": seen},
+    )
+    assert page.status_code == 200 and "error-summary" in page.text
+    db.session.expire_all()
+    assert followup.title == "Changed by someone else"
+
+
+@pytest.mark.parametrize("url", ["/followups/new", "/followups/1/edit"])
+def test_viewer_cannot_create_or_edit(client, login_as, db, url):
+    services.create_followup(title="x")
+    db.session.commit()
+    login_as("viewer")
+    assert client.get(url).status_code == 403
+    assert client.post("/followups/1/drop").status_code == 403
+
+
+def test_followups_for_each_selected_participant_from_the_event(
+    client, login_as, db, make_event, make_contact
+):
+    from crm.events.models import Participation
+
+    event = make_event()
+    a, b = make_contact(first_name="Astrid"), make_contact(first_name="Björn")
+    pa = Participation(event_id=event.id, contact_id=a.id, role="delegate")
+    pb = Participation(event_id=event.id, contact_id=b.id, role="delegate")
+    db.session.add_all([pa, pb])
+    db.session.commit()
+    login_as("coordinator")
+    form = client.get(f"/followups/from-event/{event.id}")
+    assert form.status_code == 200 and "Björn" in form.text
+    none_chosen = client.post(f"/followups/from-event/{event.id}", data={"title": "Thanks"})
+    assert none_chosen.status_code == 200 and "participation_ids-error" in none_chosen.text
+    assert db.session.scalar(db.select(db.func.count()).select_from(FollowUp)) == 0
+    client.post(
+        f"/followups/from-event/{event.id}",
+        data={
+            "title": "Thank-you letter",
+            "participation_ids": [str(pa.id), str(pb.id)],
+            "assignee_id": "0",
+        },
+    )
+    assert {f.contact_id for f in db.session.scalars(db.select(FollowUp))} == {a.id, b.id}
+    assert len(services.open_followups_for_event(event)) == 2
+
+
+def test_organisation_page_shows_its_timeline_and_records_interactions(
+    client, login_as, db, make_org
+):
+    org = make_org(name="Chalmers")
+    login_as("coordinator")
+    response = client.post(
+        "/followups/interactions/new",
+        data={
+            "kind": "gift_given",
+            "occurred_on": "2026-11-20",
+            "note": "Gave a book",
+            "organisation_id": str(org.id),
+            "next": f"/organisations/{org.id}",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/organisations/{org.id}"
+    page = client.get(f"/organisations/{org.id}")
+    assert "Gave a book" in page.text
+    assert 'id="timeline-heading"' in page.text
+    interaction = db.session.scalar(db.select(Interaction))
+    client.post(f"/followups/interactions/{interaction.id}/delete")
+    assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 0
+
+
+def test_bad_interaction_is_refused_with_a_message(client, login_as, db, make_org):
+    org = make_org()
+    login_as("coordinator")
+    response = client.post(
+        "/followups/interactions/new",
+        data={"kind": "met", "occurred_on": "yesterday", "organisation_id": str(org.id)},
+        follow_redirects=True,
+    )
+    assert "alert-danger" in response.text
+    assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 0
+
+
+def test_home_shows_overdue_followups_and_recent_changes(client, login_as, db, make_org):
+    me = login_as("coordinator")
+    make_org(name="Recently Changed Org")
+    services.create_followup(title="Overdue thing", due_on="2020-01-01", assignee_id=me.id)
+    services.create_followup(title="Far future", due_on="2099-01-01", assignee_id=me.id)
+    db.session.commit()
+    page = client.get("/")
+    assert "Overdue thing" in page.text
+    assert "Far future" not in page.text
+    assert "Recently Changed Org" in page.text
+
+
+def test_contact_page_shows_timeline_and_reminder_opt_in(client, login_as, db, make_contact):
+    contact = make_contact(email="astrid@example.se")
+    services.add_interaction(
+        kind="called", occurred_on="2026-11-02", note="Phoned about May", contact_id=contact.id
+    )
+    services.create_followup(title="Send programme", contact_id=contact.id)
+    db.session.commit()
+    login_as("coordinator")
+    page = client.get(f"/contacts/{contact.id}")
+    assert page.status_code == 200
+    assert "Phoned about May" in page.text and "Send programme" in page.text
+    assert f"/reminders/contacts/{contact.id}/subscription" in page.text
+
+
+def test_event_page_lists_open_followups_with_a_done_button(client, login_as, db, make_event):
+    event = make_event(title="Visit from Kraków")
+    open_one = services.create_followup(title="Thank the mayor", event_id=event.id)
+    done_one = services.create_followup(title="Book hotel", event_id=event.id)
+    services.complete_followup(done_one)
+    db.session.commit()
+    login_as("coordinator")
+    page = client.get(f"/events/{event.id}")
+    assert page.status_code == 200
+    assert "Thank the mayor" in page.text and "Book hotel" not in page.text
+    assert f"/followups/{open_one.id}/done" in page.text
+    assert f"/followups/from-event/{event.id}" in page.text

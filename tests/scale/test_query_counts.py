@@ -1,0 +1,114 @@
+"""A page's query count does not grow with its rows (no N+1): 5 rows cost what 50 cost."""
+
+import datetime as dt
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event as sa_event
+
+from crm.contacts.models import Contact, Membership
+from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
+from crm.organisations.models import Organisation
+from crm.tags import Tag
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+@contextmanager
+def count_queries(db):
+    """Count the SQL statements sent while the block runs."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", before)
+
+
+def build(db, n: int, user) -> dict:
+    """n rows of everything, each row with the relations its page shows."""
+    tags = [Tag(name="eu"), Tag(name="kultur")]
+    hub = Organisation(name="Hub organisation", kind="university", country="NO")
+    star = Event(
+        title="Star event",
+        kind="delegation",
+        visibility="public",
+        starts_at=dt.datetime(2031, 5, 1, 9, tzinfo=OSLO),
+        ends_at=dt.datetime(2031, 5, 2, 17, tzinfo=OSLO),
+        responsible=user,
+        tags=tags,
+    )
+    db.session.add_all([hub, star])
+    for i in range(n):
+        org = Organisation(name=f"Partner {i}", kind="ngo", country="SE", tags=tags)
+        contact = Contact(first_name="Åse", last_name=f"Ødegård {i}", nationality="NO", tags=tags)
+        contact.memberships = [
+            Membership(organisation=org, role="styreleder"),
+            Membership(organisation=hub, role="kontaktperson"),
+        ]
+        start = dt.datetime(2031, 1, 1, 10, tzinfo=OSLO) + dt.timedelta(days=i)
+        event = Event(
+            title=f"Delegasjon {i}",
+            kind="delegation",
+            visibility="public",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=3),
+            responsible=user,
+            tags=tags,
+        )
+        event.countries = [EventCountry(country="SE"), EventCountry(country="DK")]
+        event.participations = [
+            Participation(organisation=org, role="host"),
+            Participation(organisation=hub, role="partner"),
+            Participation(contact=contact, role="delegate"),
+        ]
+        star.programme.append(
+            ProgrammeItem(starts_at=start, title=f"Programme item {i}", place="Rådhuset")
+        )
+        star.participations.append(Participation(contact=contact, role="guest"))
+        db.session.add_all([org, contact, event])
+    db.session.commit()
+    return {"hub": hub.id, "star": star.id}
+
+
+PAGES = {
+    "events list": lambda ids: "/events/?from=2030-12-01&kind=delegation",
+    "contacts list": lambda ids: "/contacts/",
+    "organisations list": lambda ids: "/organisations/",
+    "organisation page": lambda ids: f"/organisations/{ids['hub']}",
+    "event page": lambda ids: f"/events/{ids['star']}",
+}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_query_count_does_not_grow_with_rows(app, db, client, login_as, page):
+    app.config["PER_PAGE"] = 100  # every row on one page
+    user = login_as("coordinator")
+    counts = {}
+    for n in (5, 50):
+        if n == 50:
+            # Empty the records (not the user; their children go by ON DELETE CASCADE)
+            # and build again, bigger.
+            db.session.commit()
+            with db.engine.begin() as conn:
+                for model in (Event, Contact, Organisation, Tag):
+                    conn.execute(model.__table__.delete())
+            db.session.expire_all()
+        ids = build(db, n, user)
+        path = PAGES[page](ids)
+        client.get(path)  # warm-up: first-request work is not the page's
+        db.session.expire_all()
+        with count_queries(db) as statements:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        rows_shown = response.text.count("Ødegård") + response.text.count("Delegasjon ")
+        rows_shown += response.text.count("Partner ") + response.text.count("Programme item")
+        assert rows_shown >= n, f"{path} shows fewer than {n} rows"
+        counts[n] = len(statements)
+    assert counts[50] == counts[5], f"{page}: {counts[5]} queries for 5 rows, {counts[50]} for 50"
+    assert counts[5] <= 15, f"{page}: {counts[5]} queries"
