@@ -4,7 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
 
@@ -15,11 +15,14 @@ _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 def select_locale() -> str:
     """The user's saved choice, else the session's, else the browser's Accept-Language."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # CLI, scheduler jobs: the default language (mail uses force_locale per recipient)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
-    return request.accept_languages.best_match(languages, default=languages[0]) if request else "nb"
+    return request.accept_languages.best_match(languages, default=languages[0])
 
 
 def select_timezone() -> str:

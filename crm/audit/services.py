@@ -129,13 +129,13 @@ def _label(obj: Any) -> str:
     """A readable name for the object: its str() when the model defines one."""
     if type(obj).__str__ is not object.__str__:
         return str(obj)[:300]
-    ident = inspect(obj).identity
-    return f"{type(obj).__name__} #{ident[0] if ident else '?'}"
+    return f"{type(obj).__name__} #{_object_id(obj) or '?'}"
 
 
 def _object_id(obj: Any) -> int | None:
-    ident = inspect(obj).identity
-    if ident and len(ident) == 1 and isinstance(ident[0], int):
+    # from the attributes: a new object has its id after the INSERT but no identity key yet
+    ident = inspect(type(obj)).primary_key_from_instance(obj)
+    if len(ident) == 1 and isinstance(ident[0], int):
         return ident[0]
     return None
 
@@ -182,16 +182,36 @@ def snapshot(obj: Any, *, as_new: bool) -> dict[str, list]:
     return changes
 
 
-def diff(obj: Any) -> dict[str, list]:
+def _unloaded_old_values(session: Session, obj: Any) -> dict[str, Any]:
+    """Old values of changed fields that were never loaded (expired after a commit)."""
+    state = inspect(obj)
+    if state.key is None:
+        return {}
+    mapper = state.mapper
+    missing = [
+        key
+        for key in _fields(obj)
+        if state.attrs[key].history.added and not state.attrs[key].history.deleted
+    ]
+    if not missing:
+        return {}
+    columns = [mapper.column_attrs[key].columns[0] for key in missing]
+    where = [col == value for col, value in zip(mapper.primary_key, state.key[1], strict=True)]
+    row = session.connection().execute(select(*columns).where(*where)).one_or_none()
+    return dict(zip(missing, row, strict=True)) if row is not None else {}
+
+
+def diff(obj: Any, old_values: dict[str, Any] | None = None) -> dict[str, list]:
     """The fields changed in this flush: `{field: [old, new]}`."""
     state = inspect(obj)
     cls = type(obj)
+    old_values = old_values or {}
     changes: dict[str, list] = {}
     for key in _fields(obj):
         hist = state.attrs[key].history
         if not hist.has_changes():
             continue
-        old = hist.deleted[0] if hist.deleted else None
+        old = hist.deleted[0] if hist.deleted else old_values.get(key)
         new = hist.added[0] if hist.added else None
         if old == new:
             continue
@@ -227,6 +247,7 @@ def _record_changes(session: Session, flush_context) -> None:
     """Write one entry per audited object created, changed or deleted by this flush."""
     rows = []
     actor = None
+    old_values = session.info.pop(_OLD_VALUES, {})
     for action, objects in (
         ("create", session.new),
         ("update", session.dirty),
@@ -236,7 +257,7 @@ def _record_changes(session: Session, flush_context) -> None:
             if not is_audited(obj):
                 continue
             if action == "update":
-                changes = diff(obj)
+                changes = diff(obj, old_values.get(id(obj)))
                 if not changes:
                     continue
             else:
@@ -248,9 +269,15 @@ def _record_changes(session: Session, flush_context) -> None:
         session.connection().execute(insert(AuditEntry.__table__), rows)
 
 
+_OLD_VALUES = "audit_old_values"
+
+
 @event.listens_for(Session, "before_flush")
-def _refuse_changes_to_entries(session: Session, flush_context, instances) -> None:
-    """The trail is append-only: a changed or deleted entry stops the flush."""
+def _before_flush(session: Session, flush_context, instances) -> None:
+    """Read the old values an update would lose; refuse changes to the trail itself."""
+    session.info[_OLD_VALUES] = {
+        id(obj): _unloaded_old_values(session, obj) for obj in session.dirty if is_audited(obj)
+    }
     if _redacting.get():
         return
     for obj in session.dirty:

@@ -291,6 +291,9 @@ def _fetch_one(sql: str, param: str) -> tuple | None:
         if held is None or held[0] != key:
             # Detached from the pool: no checkout or pre-ping per request. A forked child
             # (pid in the key) or another database makes its own.
+            if held is not None and held[0][0] == os.getpid():
+                with contextlib.suppress(Exception):
+                    held[1].close()
             raw = engine.raw_connection()
             raw.detach()
             held = (key, raw.dbapi_connection, engine.dialect.paramstyle)

@@ -490,6 +490,8 @@ def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None
     redacted = redact_object_history("contact", cid)
     for consent in consents:
         redacted += redact_object_history("consent", consent.id)
+    for membership in contact.memberships:
+        redacted += redact_object_history("membership", membership.id)  # roles name people too
     record(
         "erase",
         contact,

@@ -26,7 +26,7 @@ def request_ctx(app):
 
 @pytest.fixture
 def feed(db):
-    """`feed(calendar, audience="staff", now=None)`: a calendar's feed bytes, built by the service."""
+    """`feed(calendar, audience="staff", now=None)`: the feed bytes, built by the service."""
 
     def build(calendar, audience="staff", now=None):
         return services.build_feed(calendar, services.Audience(audience), now or utcnow())

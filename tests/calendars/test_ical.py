@@ -276,3 +276,13 @@ def test_ensure_default_calendars_is_idempotent(db):
     calendar = services.get_calendar("public")
     assert calendar.is_public and calendar.visibilities == ["public"]
     assert calendar.name("en") == "International events in Trondheim"
+
+
+def test_refresh_all_vevents_rebuilds_missing_cache_rows(public_calendar, make_event, feed, db):
+    event = make_event(title="Made before feeds existed")
+    db.session.execute(db.delete(EventIcal))
+    db.session.commit()
+    assert uids(feed(public_calendar, "public")) == set()
+    assert services.refresh_all_vevents() == 1
+    db.session.commit()
+    assert uids(feed(public_calendar, "public")) == {event.uid}

@@ -336,3 +336,12 @@ def test_ten_thousand_rows_import_in_one_go(db, make_org):
     assert result.count("new") == 10_000 and len(ticks) == 10_000
     assert count(db, Contact) == 10_000
     assert count(db, Membership) == 10_000
+
+
+def test_cli_dry_run_lists_bad_rows_and_saves_nothing(runner, db, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("Etternavn;E-post\nNordmann;kari@example.no\nHansen;nope\n", encoding="utf-8")
+    result = runner.invoke(args=["crm", "import-csv", str(path), "--kind", "contacts", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "line 3" in result.output and "Would import: 1 new" in result.output
+    assert count(db, Contact) == 0

@@ -27,6 +27,14 @@ SELF_SERVICE_RULES = frozenset(
     {"/logout", "/language", "/account/language", "/account/password", "/reminders/mine"}
 )
 
+# POST routes without a CSRF token, on purpose (the /api/ blueprint is exempt as a whole: it
+# needs a bearer token or an X-CSRFToken header, tested by the API's tests).
+CSRF_EXEMPT_RULES = frozenset(
+    {
+        "/reminders/unsubscribe/<token>",  # RFC 8058 one-click: mail clients POST without it
+    }
+)
+
 # Routes only administrators may reach.
 ADMIN_PREFIXES = ("/users", "/audit")
 

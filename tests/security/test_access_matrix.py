@@ -100,9 +100,8 @@ def check(client, url, rule, method, endpoint, role) -> list[str]:
     elif role == "viewer" and method != "GET" and rule not in SELF_SERVICE_RULES:
         if status in SUCCESS:
             problems.append(f"{where}: a viewer's change was accepted")
-    elif role == "viewer" and method == "GET" and is_editor_page(endpoint):
-        if status == 200:
-            problems.append(f"{where}: a viewer got an editing form")
+    elif role == "viewer" and method == "GET" and is_editor_page(endpoint) and status == 200:
+        problems.append(f"{where}: a viewer got an editing form")
     if changed and role in ("anonymous", "viewer") and rule not in SELF_SERVICE_RULES:
         problems.append(f"{where}: data changed")
     if changed and is_admin_only(rule) and role != "admin":
@@ -121,3 +120,20 @@ def test_route_answers_each_role_as_the_policy_says(
         session_login(make_user(role=role))
         problems += check(client, url, rule, method, endpoint, role)
     assert not problems, "\n".join(problems)
+
+
+def test_the_matrix_catches_an_unprotected_route(app, client, make_user, session_login, db):
+    """The check itself: a route that lets anyone create data must be reported."""
+    from crm.organisations.services import create_organisation
+
+    def rogue():
+        create_organisation(name="Planted")
+        db.session.commit()
+        return "ok"
+
+    app.add_url_rule("/rogue", "rogue", rogue, methods=["POST"])
+    anonymous = check(client, "/rogue", "/rogue", "POST", "rogue", "anonymous")
+    assert any("log in" in p for p in anonymous) and any("data changed" in p for p in anonymous)
+    session_login(make_user(role="viewer"))
+    viewer = check(client, "/rogue", "/rogue", "POST", "rogue", "viewer")
+    assert any("accepted" in p for p in viewer)

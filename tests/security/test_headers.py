@@ -1,4 +1,4 @@
-"""Security headers on every response: CSP without unsafe-inline, nosniff, referrer, frames, HSTS."""
+"""Security headers on every response: CSP (no unsafe-inline), nosniff, referrer, frames, HSTS."""
 
 import pytest
 from flask import render_template_string
