@@ -44,6 +44,11 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     OFFICE_TIMEZONE = os.environ.get("OFFICE_TIMEZONE", "Europe/Oslo")
 
+    # Personal data: dietary/access needs are deleted this many days after a contact's last
+    # event; contacts without activity for this many years are flagged for review.
+    RETENTION_SENSITIVE_DAYS = int(os.environ.get("RETENTION_SENSITIVE_DAYS", "30"))
+    RETENTION_REVIEW_YEARS = int(os.environ.get("RETENTION_REVIEW_YEARS", "3"))
+
     # Public address of the app, used in mails and feeds when there is no request.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 

@@ -1,6 +1,7 @@
 """Language and locale: which language a request gets, country names, formatting helpers."""
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -37,7 +38,13 @@ def locale_code() -> str:
 
 def country_names(locale: str | None = None) -> dict[str, str]:
     """ISO 3166 alpha-2 code → country name in the given (or current) language."""
-    loc = Locale.parse(locale or locale_code())
+    return _country_names(locale or locale_code())
+
+
+@functools.cache
+def _country_names(locale: str) -> dict[str, str]:
+    # Babel builds its territory table anew on every access: cache it per language.
+    loc = Locale.parse(locale)
     return {
         code: name
         for code, name in loc.territories.items()
@@ -60,7 +67,7 @@ def country_name(code: str | None) -> str:
 
 def is_country(code: str | None) -> bool:
     """True for a known ISO 3166 alpha-2 code."""
-    return bool(code) and code.upper() in country_names("en")
+    return bool(code) and str(code).upper() in _country_names("en")
 
 
 def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
