@@ -175,9 +175,12 @@ def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, i
     return response.status, dict(response.getheaders()), len(body), elapsed
 
 
-def wrk(port: int, path: str, headers: dict | None = None, seconds: int = 5) -> tuple[float, float]:
-    """Requests per second and mean latency (ms) from wrk, 2 threads, 16 connections."""
-    args = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
+def wrk(
+    port: int, path: str, headers: dict | None = None, seconds: int = 5, connections: int = 16
+) -> tuple[float, float]:
+    """Requests per second and mean latency (ms) from wrk."""
+    threads = min(2, connections)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run(
@@ -311,13 +314,22 @@ def main() -> None:
 
         hello_single = [get(options.port, "/bench/hello")[3] for _ in range(50)]
         # Alternate the routes and take medians: other load on the machine comes and goes.
-        runs = {"304": [], "hello": [], "bare304": []}
-        for _ in range(options.rounds):
-            runs["304"].append(wrk(options.port, path, {"If-None-Match": etag}, options.seconds))
-            runs["hello"].append(wrk(options.port, "/bench/hello", None, options.seconds))
-            runs["bare304"].append(wrk(options.port, "/bench/bare304", None, options.seconds))
-        rate = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
-        latency = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
+        routes = {
+            "304": (path, {"If-None-Match": etag}),
+            "hello": ("/bench/hello", None),
+            "bare304": ("/bench/bare304", None),
+        }
+        rate, latency = {}, {}
+        for connections in (1, 16):
+            runs = {name: [] for name in routes}
+            for _ in range(options.rounds):
+                for name, (route, headers) in routes.items():
+                    runs[name].append(
+                        wrk(options.port, route, headers, options.seconds, connections)
+                    )
+            for name, results in runs.items():
+                rate[name, connections] = statistics.median(r[0] for r in results)
+                latency[name, connections] = statistics.median(r[1] for r in results)
         cold_ms = statistics.median(cold) * 1000
         print(f"Feed size: {length / 1e6:.1f} MB")
         print(f"Cold feed over HTTP (median of 5, after a change): {cold_ms:.0f} ms")
@@ -331,16 +343,21 @@ def main() -> None:
             f"{statistics.median(hello_single) * 1000:.2f} ms"
         )
         print(f"Load average after the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        for name, label in (("304", "feed 304"), ("hello", "hello"), ("bare304", "bare 304")):
-            print(
-                f"{label} with wrk: {rate[name]:.0f} requests/s "
-                f"(mean latency {latency[name]:.2f} ms)"
-            )
+        labels = (("304", "feed 304"), ("hello", "hello"), ("bare304", "bare 304"))
+        for connections in (1, 16):
+            for name, label in labels:
+                key = (name, connections)
+                print(
+                    f"{label} with wrk, {connections} connection(s): {rate[key]:.0f} requests/s "
+                    f"(mean latency {latency[key]:.2f} ms)"
+                )
         print(f"Cold feed / icalendar alone: 1/{alone * 1000 / cold_ms:.1f} (target: at most 1/10)")
-        print(
-            f"Feed 304 rate / hello rate: {rate['304'] / rate['hello']:.2f} (target: at least 0.5)"
-        )
-        print(f"Feed 304 rate / bare 304 rate: {rate['304'] / rate['bare304']:.2f}")
+        for connections in (1, 16):
+            feed, hello, bare = (rate[n, connections] for n in ("304", "hello", "bare304"))
+            print(
+                f"Feed 304 rate / hello rate, {connections} connection(s): {feed / hello:.2f} "
+                f"(target: at least 0.5); / bare 304 rate: {feed / bare:.2f}"
+            )
     finally:
         if server is not None:
             server.terminate()

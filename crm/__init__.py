@@ -77,7 +77,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.main import bp as main_bp
     from crm.organisations import bp as organisations_bp
     from crm.privacy import bp as privacy_bp
+    from crm.protocol import bp as protocol_bp
     from crm.reminders import bp as reminders_bp
+    from crm.reports import bp as reports_bp
 
     for bp in (main_bp, auth_bp, organisations_bp, contacts_bp, events_bp):
         app.register_blueprint(bp)
@@ -87,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendars_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(protocol_bp)
     app.register_blueprint(api_bp)
     ext.csrf.exempt(api_bp)  # the API authenticates each request; browser calls send the token
 

@@ -9,6 +9,12 @@ from crm.followups.models import FollowUp, Interaction
 from crm.imports.models import CsvImport
 from crm.organisations.models import Organisation
 from crm.privacy.models import Consent, ContactPrivacy
+from crm.protocol.models import (
+    Agreement,
+    FollowUpProposal,
+    Gift,
+    ProgrammeItemDetail,
+)
 from crm.reminders.models import (
     OutboxMessage,
     ReminderPreference,
@@ -18,6 +24,7 @@ from crm.reminders.models import (
 from crm.tags import Tag
 
 __all__ = [
+    "Agreement",
     "ApiToken",
     "AuditEntry",
     "Calendar",
@@ -29,6 +36,8 @@ __all__ = [
     "EventCountry",
     "EventIcal",
     "FollowUp",
+    "FollowUpProposal",
+    "Gift",
     "ImportBatch",
     "Interaction",
     "LoginAttempt",
@@ -37,6 +46,7 @@ __all__ = [
     "OutboxMessage",
     "Participation",
     "ProgrammeItem",
+    "ProgrammeItemDetail",
     "ReminderPreference",
     "ReminderRule",
     "ReminderSubscription",

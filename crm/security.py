@@ -25,6 +25,8 @@ CSP = {
     "script-src": "'self'",
     "style-src": "'self'",
     "img-src": "'self' data:",
+    # FullCalendar's icon font (prev/next arrows) is a data: URI inside its injected CSS.
+    "font-src": "'self' data:",
     "object-src": "'none'",
     "base-uri": "'self'",
     "frame-ancestors": "'none'",

@@ -51,9 +51,14 @@ class ProgrammeItemDetail(db.Model):
 agreement_party = Table(
     "agreement_party",
     db.metadata,
-    Column("agreement_id", Integer, ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True),
     Column(
-        "organisation_id", Integer, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+        "agreement_id", Integer, ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "organisation_id",
+        Integer,
+        ForeignKey("organisation.id", ondelete="CASCADE"),
+        primary_key=True,
     ),
 )
 
@@ -136,7 +141,6 @@ class Gift(VersionedMixin, TimestampMixin, db.Model):
 
     __tablename__ = "gift"
     __audited__ = True
-    __table_args__ = (UniqueConstraint("id"),)
 
     id: Mapped[intpk]
     description: Mapped[str] = mapped_column(String(300))

@@ -91,6 +91,9 @@ def plan_reminders(*, now: dt.datetime) -> PlanResult:
     result = PlanResult()
     plan_event_reminders(now=now, result=result)
     plan_digests(now=now, result=result)
+    from crm.protocol.services import plan_agreement_reminders
+
+    plan_agreement_reminders(now=now, result=result)
     db.session.flush()
     return result
 

@@ -24,6 +24,8 @@ class RuleKind(LabelledEnum):
     EVENT_PARTICIPANT = "event_participant"
     FOLLOWUP_DIGEST = "followup_digest"
     FOLLOWUP_ASSIGNED = "followup_assigned"
+    # Planned by crm.protocol (agreement expiry and notice dates), not by a rule row.
+    AGREEMENT_DATE = "agreement_date"
 
     @property
     def label(self) -> str:
@@ -56,6 +58,7 @@ _RULE_LABELS = {
     "event_participant": _l("Participants who opted in, before an event"),
     "followup_digest": _l("Daily digest of due and overdue follow-ups"),
     "followup_assigned": _l("A follow-up was assigned to me"),
+    "agreement_date": _l("An agreement's expiry or notice date is near"),
 }
 _STATUS_LABELS = {
     "queued": _l("Queued"),

@@ -5,7 +5,8 @@ from flask import render_template_string
 
 EXPECTED_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    "font-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+    "form-action 'self'"
 )
 
 
