@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 
+from flask.sessions import SecureCookieSessionInterface
 from flask import Flask, current_app, flash, g, request, session
 from flask_babel import gettext as _
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
@@ -191,12 +192,27 @@ def install_log_redaction(*loggers: logging.Logger) -> None:
             logger.addFilter(RedactSecretsFilter())
 
 
+# Feeds depend only on their URL (slug or token, ?lang=): they never set a cookie nor answer
+# `Vary: Cookie`, which would stop a reverse proxy or CDN from caching them.
+COOKIELESS_ENDPOINTS = frozenset({"calendars.public_feed", "calendars.subscription_feed"})
+
+
+class FeedFriendlySessionInterface(SecureCookieSessionInterface):
+    """The default signed-cookie session, left out of the cookieless endpoints' responses."""
+
+    def save_session(self, app, session, response):
+        if request.endpoint in COOKIELESS_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
+
+
 def register_security(app: Flask) -> None:
     """Check the settings and install headers, session timeouts and log redaction."""
     check_settings(app.config)
     if app.config.get("PROXY_COUNT"):
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.session_interface = FeedFriendlySessionInterface()
     app.after_request(set_security_headers)
     app.before_request(enforce_session_timeouts)
     user_logged_in.connect(_on_login, app)

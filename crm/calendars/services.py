@@ -296,6 +296,10 @@ def _fetch_one(sql: str, param: str) -> tuple | None:
                     held[1].close()
             raw = engine.raw_connection()
             raw.detach()
+            if engine.dialect.name == "postgresql":
+                # autocommit: the SELECT leaves no transaction open, so no ROLLBACK round trip
+                raw.dbapi_connection.rollback()
+                raw.dbapi_connection.autocommit = True
             held = (key, raw.dbapi_connection, engine.dialect.paramstyle)
             _state_connections.held = held
         conn, paramstyle = held[1], held[2]
@@ -304,7 +308,8 @@ def _fetch_one(sql: str, param: str) -> tuple | None:
             cursor.execute(sql.format(p="?" if paramstyle == "qmark" else "%s"), (param,))
             row = cursor.fetchone()
             cursor.close()
-            conn.rollback()  # end the read at once: an open transaction would pin old rows
+            if not getattr(conn, "autocommit", False):
+                conn.rollback()  # end the read at once: an open transaction would pin old rows
             return row
         except engine.dialect.loaded_dbapi.Error:
             _state_connections.held = None

@@ -29,6 +29,7 @@ from crm.enums import EventKind
 from crm.errors import ServiceError
 from crm.events.models import Event
 from crm.extensions import db
+from crm.sqlite import writes_on_read
 from crm.forms import apply_service_error
 from crm.i18n import locale_code
 from crm.organisations.models import Organisation
@@ -83,6 +84,7 @@ def public_feed(slug: str):
 
 
 @bp.route("/feeds/<token>.ics")
+@writes_on_read  # records the fetch time: take SQLite's write lock at BEGIN
 def subscription_feed(token: str):
     """A private subscription's feed (no login: the token is the key)."""
     state = services.subscription_feed_state(token, utcnow(), _feed_lang())

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import SearchableMixin, TimestampMixin, VersionedMixin, intpk
@@ -20,6 +20,8 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     """A person the office deals with. Dietary and access needs are sensitive data."""
 
     __tablename__ = "contact"
+    # The list is ordered by name: without this index PostgreSQL sorts 100,000 rows per page.
+    __table_args__ = (Index("ix_contact_name_order", "last_name", "first_name", "id"),)
     __audited__ = True
     __search_fields__ = ("first_name", "last_name", "email", "title")
 

@@ -700,3 +700,98 @@ def create_proposed_followups(event: Event, *, actor=None, now: dt.datetime | No
         db.session.add(FollowUpProposal(event_id=event.id, participation_id=participation.id))
     db.session.flush()
     return created
+
+
+# --- visitor briefing and the printable programme ---------------------------------------------
+
+
+def briefing(event: Event) -> dict:
+    """What a host needs before a visit: who comes, their history, the programme, open tasks."""
+    from crm.followups.models import FollowUp, FollowUpStatus, Interaction
+
+    visitors = [p for p in event.participations if p.role != ParticipationRole.HOST]
+    contact_ids = {p.contact_id for p in visitors if p.contact_id}
+    org_ids = {p.organisation_id for p in visitors if p.organisation_id}
+    earlier = {}
+    if contact_ids or org_ids:
+        rows = db.session.scalars(
+            select(Participation)
+            .join(Participation.event)
+            .where(
+                or_(
+                    Participation.contact_id.in_(contact_ids),
+                    Participation.organisation_id.in_(org_ids),
+                ),
+                Participation.event_id != event.id,
+                Event.deleted_at.is_(None),
+                Event.starts_at < event.starts_at,
+            )
+            .order_by(Event.starts_at.desc())
+            .options(selectinload(Participation.event))
+        )
+        for row in rows:
+            earlier.setdefault(
+                ("c", row.contact_id) if row.contact_id else ("o", row.organisation_id), []
+            ).append(row.event)
+    interactions = {}
+    followups = []
+    if contact_ids or org_ids:
+        for item in db.session.scalars(
+            select(Interaction)
+            .where(
+                or_(
+                    Interaction.contact_id.in_(contact_ids),
+                    Interaction.organisation_id.in_(org_ids),
+                )
+            )
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+            .limit(500)
+        ):
+            subject = ("c", item.contact_id) if item.contact_id else ("o", item.organisation_id)
+            interactions.setdefault(subject, []).append(item)
+        followups = list(
+            db.session.scalars(
+                select(FollowUp)
+                .where(
+                    FollowUp.status == FollowUpStatus.OPEN,
+                    or_(
+                        FollowUp.contact_id.in_(contact_ids), FollowUp.organisation_id.in_(org_ids)
+                    ),
+                    or_(FollowUp.event_id.is_(None), FollowUp.event_id != event.id),
+                )
+                .order_by(FollowUp.due_on, FollowUp.id)
+                .options(
+                    selectinload(FollowUp.contact),
+                    selectinload(FollowUp.organisation),
+                    selectinload(FollowUp.assignee),
+                )
+            )
+        )
+
+    def key_of(p):
+        return ("c", p.contact_id) if p.contact_id else ("o", p.organisation_id)
+
+    return {
+        "visitors": [
+            {
+                "participation": p,
+                "earlier_events": earlier.get(key_of(p), [])[:10],
+                "interactions": interactions.get(key_of(p), [])[:5],
+            }
+            for p in visitors
+        ],
+        "followups": followups,
+    }
+
+
+def programme_pdf(html: str) -> bytes:
+    """The printable programme (a self-contained HTML document) as PDF bytes (WeasyPrint)."""
+    from weasyprint import CSS, HTML
+    from weasyprint.urls import URLFetcher
+
+    from config import BASE_DIR
+
+    css = CSS(filename=str(BASE_DIR / "static" / "css" / "protocol-print.css"))
+    # Nothing is fetched: a programme never makes the server request a URL.
+    document = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=()))
+    return document.write_pdf(stylesheets=[css])

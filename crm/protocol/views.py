@@ -4,6 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -281,3 +282,52 @@ def gift_edit(gift_id: int):
             flash(_("Gift %(what)s saved.", what=gift.description), "success")
             return redirect(url_for("protocol.gifts"))
     return render_template("protocol/gift_form.html", form=form, gift=gift)
+
+
+# --- briefing and printable programme ----------------------------------------------------------
+
+
+@bp.route("/events/<int:event_id>/briefing")
+def briefing(event_id: int):
+    """A printable briefing on a visit: who is coming, the programme, open follow-ups."""
+    event = _get_event(event_id)
+    return render_template(
+        "protocol/briefing.html",
+        event=event,
+        warnings=services.conflict_warnings(event),
+        **services.briefing(event),
+    )
+
+
+def _print_language() -> str:
+    languages = current_app.config["LANGUAGES"]
+    lang = request.args.get("lang", "")
+    return lang if lang in languages else str(get_locale())
+
+
+def _render_programme(event: Event, lang: str, *, for_pdf: bool) -> str:
+    with force_locale(lang):
+        return render_template(
+            "protocol/programme_print.html", event=event, doc_lang=lang, for_pdf=for_pdf
+        )
+
+
+@bp.route("/events/<int:event_id>/programme/print")
+def programme_print(event_id: int):
+    """The programme as a printable page for the delegation and the hosts (`?lang=nb|en`)."""
+    event = _get_event(event_id)
+    return _render_programme(event, _print_language(), for_pdf=False)
+
+
+@bp.route("/events/<int:event_id>/programme.pdf")
+def programme_pdf(event_id: int):
+    """The printable programme as a PDF (`?lang=nb|en`)."""
+    event = _get_event(event_id)
+    lang = _print_language()
+    pdf = services.programme_pdf(_render_programme(event, lang, for_pdf=True))
+    filename = f"programme-{event.id}-{lang}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )

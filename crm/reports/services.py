@@ -60,8 +60,10 @@ class Period:
 
         A calendar year compares with the previous calendar year (365 or 366 days).
         """
-        if self.start.month == 1 and self.start.day == 1 and self.end == dt.date(
-            self.start.year, 12, 31
+        if (
+            self.start.month == 1
+            and self.start.day == 1
+            and self.end == dt.date(self.start.year, 12, 31)
         ):
             return Period(dt.date(self.start.year - 1, 1, 1), dt.date(self.start.year - 1, 12, 31))
         end = self.start - dt.timedelta(days=1)
@@ -452,4 +454,3 @@ def change(current: float | None, previous: float | None) -> float | None:
     if current is None or previous in (None, 0):
         return None
     return round((current - previous) * 100.0 / previous, 1)
-

@@ -185,3 +185,18 @@ def test_event_download_needs_login_and_gives_one_event(client, login_as, make_e
     assert "attachment" in response.headers["Content-Disposition"]
     assert uids(response.data) == {event.uid}
     assert client.get("/events/9999.ics").status_code == 404
+
+
+def test_feeds_set_no_cookie_and_do_not_vary_on_cookie_so_proxies_can_cache_them(
+    client, db, public_calendar, make_org, make_event, login_as
+):
+    make_event(title="Open day")
+    _sub, token = subscribe(db, public_calendar, organisation_id=make_org().id)
+    login_as("viewer")  # even a browser with a session gets the shared, cacheable answer
+    for url in ("/calendars/public.ics", f"/feeds/{token}.ics"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        assert "cookie" not in response.headers.get("Vary", "").lower()
+    page = client.get("/")
+    assert "cookie" in page.headers.get("Vary", "").lower()

@@ -115,12 +115,18 @@ def dataset(db, make_org, make_event):
     # E3 ended 10 March 11:00 UTC: first follow-up two days later, done on the due day
     # (22:30 local, winter time) -> on time.
     followup(
-        utc(2025, 3, 12, 11), event=e3, due=dt.date(2025, 3, 20), status="done",
+        utc(2025, 3, 12, 11),
+        event=e3,
+        due=dt.date(2025, 3, 20),
+        status="done",
         closed=utc(2025, 3, 20, 21, 30),
     )
     # Closed at 00:30 local the day after it was due -> late.
     followup(
-        utc(2025, 3, 15), event=e3, due=dt.date(2025, 3, 14), status="done",
+        utc(2025, 3, 15),
+        event=e3,
+        due=dt.date(2025, 3, 14),
+        status="done",
         closed=utc(2025, 3, 14, 23, 30),
     )
     # E4 ended 15 June 10:00 UTC: first follow-up five days later; still open past due.

@@ -55,7 +55,10 @@ def test_events_by_month_use_the_local_month(y2025):
 def test_months_of_a_period_that_crosses_a_year():
     period = Period(dt.date(2025, 11, 15), dt.date(2026, 2, 3))
     assert services.months_of(period) == [
-        dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+        dt.date(2025, 11, 1),
+        dt.date(2025, 12, 1),
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 1),
     ]
 
 

@@ -52,8 +52,12 @@ def test_chart_data_is_in_an_attribute_that_matches_the_table(client, login_as, 
 
     login_as("viewer")
     page = client.get("/reports/?from=2025-01-01&to=2025-12-31").text
-    specs = [json.loads(htmllib.unescape(s)) for s in re.findall(r'data-report-chart="([^"]*)"', page)]
-    delegations = next(s for s in specs if s.get("horizontal") and len(s["datasets"][0]["data"]) == 2)
+    specs = [
+        json.loads(htmllib.unescape(s)) for s in re.findall(r'data-report-chart="([^"]*)"', page)
+    ]
+    delegations = next(
+        s for s in specs if s.get("horizontal") and len(s["datasets"][0]["data"]) == 2
+    )
     assert delegations["datasets"][0]["data"] == [2, 1]
 
 
@@ -110,7 +114,7 @@ def test_delegations_csv_has_the_figures(client, login_as, dataset):
 
 
 def test_csv_cells_are_safe_against_formula_injection(client, login_as, make_org, make_event):
-    evil = make_org(name="=HYPERLINK(\"http://x\")", kind="ngo")
+    evil = make_org(name='=HYPERLINK("http://x")', kind="ngo")
     plus = make_org(name="+47 Partner", kind="ngo")
     make_event(
         title="Møte",
@@ -119,7 +123,7 @@ def test_csv_cells_are_safe_against_formula_injection(client, login_as, make_org
     login_as("viewer")
     rows = csv_rows(client.get("/reports/top-partners.csv"))
     names = {row[0] for row in rows[1:]}
-    assert names == {"'=HYPERLINK(\"http://x\")", "'+47 Partner"}
+    assert names == {'\'=HYPERLINK("http://x")', "'+47 Partner"}
 
 
 def test_unknown_table_is_404_and_bad_dates_400(client, login_as):
