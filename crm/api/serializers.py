@@ -134,3 +134,27 @@ def event_json(event: Event) -> dict:
         "updated_at": _iso(event.updated_at),
         "version": event.version,
     }
+
+
+def event_occurrences_json(event: Event, start, end) -> list[dict]:
+    """The event once per instance overlapping [start, end) (a non-recurring event: once).
+
+    Each instance of a recurring event carries its own times and `"recurring": true`.
+    """
+    from crm.events.recurrence import occurrences
+
+    base = event_json(event)
+    if not event.rrule:
+        return [base]
+    items = []
+    for occurrence in occurrences(event, start, end):
+        item = dict(base, recurring=True)
+        if event.is_all_day:
+            item.update(start_date=_iso(occurrence.start_on), end_date=_iso(occurrence.end_on))
+        else:
+            item.update(
+                starts_at=_iso(occurrence.starts_at.astimezone(event.zone)),
+                ends_at=_iso(occurrence.ends_at.astimezone(event.zone)),
+            )
+        items.append(item)
+    return items

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -110,12 +111,20 @@ def _get_or_404(model, ident: int, options=()):
     return db.get_or_404(model, ident, options=list(options))
 
 
-def _page(stmt, serialise, *, max_per_page: int = MAX_PER_PAGE):
-    """A list answer: `{"items", "total", "page", "per_page"}` for a SELECT."""
+def _page(stmt, serialise, *, max_per_page: int = MAX_PER_PAGE, expand=None):
+    """A list answer: `{"items", "total", "page", "per_page"}` for a SELECT.
+
+    With `expand`, each row may give several items (a recurring event's instances); `total`
+    still counts rows, so that paging works the same.
+    """
     page, per_page = pagination(max_per_page, DEFAULT_PER_PAGE)
     result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    if expand is not None:
+        items = [item for row in result.items for item in expand(row)]
+    else:
+        items = [serialise(row) for row in result.items]
     return jsonify(
-        items=[serialise(row) for row in result.items],
+        items=items,
         total=result.total,
         page=page,
         per_page=per_page,
@@ -363,6 +372,15 @@ def list_events():
             422,
             _("Some query arguments are not valid."),
             fields={"end": _("The end must be after the start.")},
+        )
+    if start and end:
+        # A recurring series that began before the range may still have instances in it.
+        stmt = stmt.where(Event.starts_at < end, or_(Event.ends_at > start, Event.rrule != ""))
+        return _page(
+            stmt,
+            serializers.event_json,
+            max_per_page=MAX_CALENDAR_PER_PAGE,
+            expand=lambda event: serializers.event_occurrences_json(event, start, end),
         )
     if start:
         stmt = stmt.where(Event.ends_at > start)

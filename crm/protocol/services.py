@@ -118,6 +118,12 @@ def event_conflicts(event: Event) -> list[cf.Conflict]:
     items = list(event.programme)
     if not items:
         return []
+    # One query for every item's details instead of one per item.
+    db.session.scalars(
+        select(ProgrammeItem)
+        .where(ProgrammeItem.event_id == event.id)
+        .options(selectinload(ProgrammeItem.detail))
+    ).all()
     start = min(i.starts_at for i in items)
     end = max((i.ends_at or i.starts_at + cf.DEFAULT_DURATION) for i in items)
     others = db.session.scalars(
@@ -168,7 +174,6 @@ def conflict_message(conflict: cf.Conflict, event: Event) -> str:
         "first_when": when(first),
         "second": second.title,
         "second_when": when(second),
-        "other_event": second.event_title if second.event_id != first.event_id else "",
     }
     if conflict.kind == cf.HOST or conflict.kind == cf.PLACE:
         text = _(

@@ -19,6 +19,7 @@ bp.before_request(require_login)
 # Dark enough for 3:1 against white (WCAG 1.4.11), and distinct from each other.
 PALETTE = ["#1f5fa8", "#b3401b", "#2e7d32", "#6a3d9a", "#7a5c00", "#00717d", "#5d4037"]
 MIN_YEAR, MAX_YEAR = 1900, 2999
+ANNUAL_EVENT_LIMIT = 500
 
 
 def _today() -> dt.date:
@@ -231,7 +232,8 @@ def _annual_context(year: int) -> dict:
         ),
         "country_bars": bars([(country_name(c), n) for c, n in ind.delegations[:15]]),
         "partner_bars": bars([(k.label, n) for k, n in ind.partners.items()]),
-        "events": services.event_list(period, services.office_zone()),
+        # A PDF of thousands of table rows takes WeasyPrint minutes: list the first ones only.
+        "events": services.event_list(period, services.office_zone(), limit=ANNUAL_EVENT_LIMIT),
         "range": _range(period),
     }
 

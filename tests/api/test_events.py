@@ -360,3 +360,38 @@ def test_event_list_query_count_does_not_grow_with_rows(
     with count_queries() as calendar:
         assert api.get(f"/api/events?{ranged}").json["total"] == 50
     assert len(calendar) == len(few)
+
+
+def test_range_query_lists_each_instance_of_a_recurring_event_in_local_time(api, add_event, db):
+    series = add_event("Weekly stand-up", start=oslo(2026, 3, 16, 10), hours=1)
+    series.rrule = "FREQ=WEEKLY;COUNT=6"
+    series.exdates = "20260330T100000"  # one week skipped
+    db.session.commit()
+    body = api.get("/api/events?start=2026-03-23&end=2026-04-20").json
+    starts = [item["starts_at"] for item in body["items"] if item["title"] == "Weekly stand-up"]
+    # 10:00 wall-clock time on both sides of the spring-forward change; 30 March excluded
+    assert starts == [
+        "2026-03-23T10:00:00+01:00",
+        "2026-04-06T10:00:00+02:00",
+        "2026-04-13T10:00:00+02:00",
+    ]
+    assert all(item["recurring"] for item in body["items"] if item["title"] == "Weekly stand-up")
+    assert body["total"] == 1
+
+
+def test_range_query_expands_recurring_all_day_events(api, add_event, db):
+    series = add_event(
+        "Monthly market",
+        is_all_day=True,
+        start_on=dt.date(2026, 1, 3),
+        end_on=dt.date(2026, 1, 4),
+        starts_at=None,
+        ends_at=None,
+    )
+    series.rrule = "FREQ=MONTHLY;BYMONTHDAY=3"
+    db.session.commit()
+    body = api.get("/api/events?start=2026-05-01&end=2026-07-01").json
+    assert [(i["start_date"], i["end_date"]) for i in body["items"]] == [
+        ("2026-05-03", "2026-05-04"),
+        ("2026-06-03", "2026-06-04"),
+    ]

@@ -81,3 +81,29 @@ def test_plan_a_two_day_delegation_visit(admin_page, live_app, screenshot):
     visit(page, f"{event_path}/programme/print?lang=en")
     expect(page.get_by_role("heading", level=1)).to_have_text("Programme: Delegasjon fra Vilnius")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_agreement_and_gift_pages(admin_page, live_app):
+    from crm.extensions import db
+    from crm.organisations.services import create_organisation
+
+    page = admin_page
+    with live_app.app_context():
+        create_organisation(name="Vilniaus miestas", kind="twin_city", country="LT", city="")
+        db.session.commit()
+    visit(page, "/agreements/")
+    submit(page, page.get_by_role("link", name="Ny avtale"))
+    page.get_by_label("Tittel", exact=True).fill("Samarbeidsavtale Trondheim–Vilnius")
+    page.get_by_label("Parter").select_option(label="Vilniaus miestas")
+    page.get_by_label("Kategori").select_option(label="Prosjektavtale")
+    page.get_by_label("Gyldig til").fill((dt.date.today() + dt.timedelta(days=60)).isoformat())
+    submit(page, page.get_by_role("button", name="Lagre"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Samarbeidsavtale Trondheim–Vilnius")
+    expect(page.locator("main")).to_contain_text("Utløper snart")
+    submit(page, page.get_by_role("link", name="Vilniaus miestas"))
+    expect(page.locator("#agreements-heading")).to_be_visible()
+    visit(page, "/gifts/new")
+    page.get_by_label("Gave", exact=True).fill("Bok om Nidarosdomen")
+    page.get_by_label("Verdi (NOK)").fill("450")
+    submit(page, page.get_by_role("button", name="Lagre"))
+    expect(page.locator("main table")).to_contain_text("Bok om Nidarosdomen")

@@ -179,3 +179,35 @@ def test_details_go_with_their_item(make_event, db):
     db.session.delete(visit.programme[0].event)
     db.session.commit()
     assert db.session.scalars(db.select(ProgrammeItemDetail)).all() == []
+
+
+def test_conflict_check_query_count_does_not_grow_with_items(make_event, db):
+    import sqlalchemy as sa
+
+    def queries_for(n):
+        items = [
+            {
+                "title": f"Item {i}",
+                "starts_at": at(9 + i),
+                "ends_at": at(10 + i),
+                "place": f"Room {i}",
+            }
+            for i in range(n)
+        ]
+        event = make_event(title=f"Visit {n}", starts_at=at(8), ends_at=at(20), programme=items)
+        for item in event.programme:
+            services.update_item_detail(item, interpreter=f"Interpreter {item.id}")
+        db.session.commit()
+        db.session.expire_all()
+        event = db.session.get(type(event), event.id)
+        list(event.programme)
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            services.event_conflicts(event)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    assert queries_for(2) == queries_for(8)

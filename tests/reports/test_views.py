@@ -165,3 +165,15 @@ def test_annual_report_pdf_has_the_years_figures(client, login_as, dataset):
 def test_annual_report_for_an_absurd_year_is_404(client, login_as):
     login_as("viewer")
     assert client.get("/reports/annual/99999").status_code == 404
+
+
+def test_annual_report_lists_the_first_events_and_says_so(client, login_as, dataset, monkeypatch):
+    from crm.reports import views
+
+    monkeypatch.setattr(views, "ANNUAL_EVENT_LIMIT", 2)
+    login_as("viewer", locale="en")
+    html = client.get("/reports/annual/2025").text
+    assert "Kongress om hav" in html and "Sommerbesøk" in html
+    assert "Nyttårsdelegasjon" not in html  # the third event of the year
+    assert "The first 2 events are listed here" in html
+    assert "3 events in 2025" in html
