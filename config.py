@@ -34,6 +34,8 @@ class Config:
     """Settings shared by every environment."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # Password hashing: argon2id; None means the library's RFC 9106 parameters.
+    ARGON2_PARAMS = None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -95,6 +97,8 @@ class TestConfig(Config):
 
     TESTING = True
     WTF_CSRF_ENABLED = False
+    # argon2 is slow on purpose (~0.1-0.3 s a login); the tests log in hundreds of times.
+    ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     SECRET_KEY = "test-secret"  # noqa: S105
     SERVER_NAME = None
 

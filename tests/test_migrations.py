@@ -4,8 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+
+from config import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +27,21 @@ def test_upgrade_on_an_empty_database_matches_the_models(empty_database_uri):
     assert upgrade.returncode == 0, upgrade.stderr
     check = subprocess.run([*flask, "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+    engine = sa.create_engine(database_url(empty_database_uri))
+    with engine.connect() as conn:
+        # the public calendar and the default reminder rules exist from the first migration on
+        assert conn.scalar(sa.text("SELECT count(*) FROM calendar WHERE slug = 'public'")) == 1
+        kinds = set(conn.scalars(sa.text("SELECT kind FROM reminder_rule")))
+        assert kinds == {
+            "event_responsible",
+            "event_participant",
+            "followup_digest",
+            "followup_assigned",
+        }
+        if conn.dialect.name == "postgresql":
+            indexes = set(conn.scalars(sa.text("SELECT indexname FROM pg_indexes")))
+            assert "ix_contact_search_text_trgm" in indexes
+    engine.dispose()
     downgrade = subprocess.run(
         [*flask, "downgrade", "base"], cwd=ROOT, env=env, capture_output=True, text=True
     )

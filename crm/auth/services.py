@@ -1,5 +1,7 @@
 """Rules for staff accounts, passwords and API tokens."""
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -15,16 +17,31 @@ from crm.errors import NotFoundError, ServiceError
 from crm.extensions import db
 
 MIN_PASSWORD_LENGTH = 12
-_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
-# Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-at-all")
+_DUMMY_PASSWORD = "not-a-real-password-at-all"  # noqa: S105
+
+
+@functools.cache
+def _hasher_for(params: tuple) -> tuple[PasswordHasher, str]:
+    hasher = PasswordHasher(**dict(params))
+    # Verified when the email is unknown, so that a wrong email costs as long as a wrong one.
+    return hasher, hasher.hash(_DUMMY_PASSWORD)
+
+
+def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
+    """argon2id with the library's (RFC 9106 low-memory) parameters unless ARGON2_PARAMS says."""
+    params = current_app.config.get("ARGON2_PARAMS") or {}
+    return _hasher_for(tuple(sorted(params.items())))
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_and_dummy()[0]
 # werkzeug.security hashes ("scrypt:32768:8:1$salt$hash", "pbkdf2:sha256:...") of older installs.
 _LEGACY_PREFIXES = ("scrypt:", "pbkdf2:")
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of the password."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_rules(password: str) -> None:
@@ -92,7 +109,7 @@ def authenticate(email: str, password: str) -> User | None:
     """
     user = get_user_by_email(email)
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_hasher_and_dummy()[1], password)
         return None
     if not _verify(user.password_hash, password) or not user.is_active:
         return None
@@ -107,7 +124,7 @@ def needs_rehash(password_hash: str) -> bool:
     if password_hash.startswith(_LEGACY_PREFIXES):
         return True
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return True
 
@@ -117,7 +134,7 @@ def _verify(password_hash: str, password: str) -> bool:
         # Accounts imported from werkzeug's scrypt/pbkdf2 hashes: upgraded at their next login.
         return check_password_hash(password_hash, password)
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

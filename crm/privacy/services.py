@@ -24,6 +24,7 @@ from crm.enums import Language
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.privacy.models import Consent, ContactPrivacy, LegalBasis, Purpose
+from crm.protocol.models import Gift
 
 DEFAULT_SENSITIVE_DAYS = 30
 DEFAULT_REVIEW_YEARS = 3
@@ -339,6 +340,7 @@ def _export_sections(contact: Contact) -> dict[str, list[dict] | dict]:
             cid,
             skip=("claimed_by", "claimed_at", "idempotency_key", "fingerprint"),
         ),
+        "gift": _rows(Gift, Gift.contact_id, cid),
         "audit_entry": audit,
     }
 
@@ -357,6 +359,7 @@ EXPORTED_TABLES = frozenset(
         "reminder_subscription",
         "subscription",
         "outbox_message",
+        "gift",
     }
 )
 
@@ -421,6 +424,16 @@ def export_as_csv(data: dict) -> str:
 # --- erasure ----------------------------------------------------------------------------
 
 
+def _erase_from_gifts(contact: Contact, replacement: str) -> None:
+    """Gifts to or from the person keep their value and date, not the person's name."""
+    name = contact.name
+    for gift in db.session.scalars(select(Gift).where(Gift.contact_id == contact.id)):
+        for key in ("giver", "recipient"):
+            if name and name.casefold() in (getattr(gift, key) or "").casefold():
+                setattr(gift, key, replacement)
+        gift.notes = ""
+
+
 def erased_name(contact_id: int) -> str:
     """The name an erased contact keeps (so counts and lists still make sense)."""
     return _("Erased contact #%(id)s", id=contact_id)
@@ -465,6 +478,7 @@ def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None
     )
     for membership in contact.memberships:
         membership.role = ""
+    _erase_from_gifts(contact, erased_name(cid))
     contact.first_name = ""
     contact.last_name = erased_name(cid)
     for key in (
@@ -492,6 +506,8 @@ def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None
         redacted += redact_object_history("consent", consent.id)
     for membership in contact.memberships:
         redacted += redact_object_history("membership", membership.id)  # roles name people too
+    for gift_id in db.session.scalars(select(Gift.id).where(Gift.contact_id == cid)):
+        redacted += redact_object_history("gift", gift_id)  # giver/recipient name people
     record(
         "erase",
         contact,

@@ -5,16 +5,18 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from crm.db import TimestampMixin, VersionedMixin, intpk
 from crm.enums import LabelledEnum, TwinCityCategory, enum_column
+from crm.events.models import Event
 from crm.extensions import db
 
 if TYPE_CHECKING:
     from crm.auth.models import User
     from crm.contacts.models import Contact
-    from crm.events.models import Event, ProgrammeItem
+    from crm.events.models import ProgrammeItem
     from crm.organisations.models import Organisation
 
 # How long before an agreement's expiry it counts as "expiring".
@@ -178,3 +180,50 @@ class FollowUpProposal(db.Model):
     participation_id: Mapped[int] = mapped_column(
         ForeignKey("participation.id", ondelete="CASCADE")
     )
+
+
+DETAIL_COLUMNS = (
+    "address",
+    "our_hosts",
+    "partner_hosts",
+    "interpreter",
+    "transport",
+    "notes",
+    "shared_with_organisation_id",
+)
+
+
+def _title_key(item) -> str:
+    return " ".join((item.title or "").casefold().split())
+
+
+def carry_details_over(old_items, new_items) -> None:
+    """Give re-created programme items the details of the items they replace.
+
+    The event form replaces the whole programme with new rows; an item with the same title
+    (and the same start, or the only one of that title) keeps its address, hosts, interpreter.
+    """
+    with_detail = [item for item in old_items if item.detail is not None]
+    if not with_detail:
+        return
+    taken: set[int] = set()
+    for new in new_items:
+        if getattr(new, "detail", None) is not None or new in old_items:
+            continue
+        title = _title_key(new)
+        same_title = [
+            old for old in with_detail if _title_key(old) == title and id(old) not in taken
+        ]
+        exact = [old for old in same_title if old.starts_at == new.starts_at]
+        match = exact[0] if exact else (same_title[0] if len(same_title) == 1 else None)
+        if match is None:
+            continue
+        taken.add(id(match))
+        new.detail = ProgrammeItemDetail(
+            **{name: getattr(match.detail, name) for name in DETAIL_COLUMNS}
+        )
+
+
+@sa_event.listens_for(Event.programme, "bulk_replace")
+def _keep_details_on_replace(target, values, initiator):
+    carry_details_over(list(target.programme), values)

@@ -3,17 +3,30 @@
 import datetime as dt
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import OSLO
-from tests.e2e.conftest import submit, visit
+from tests.e2e.conftest import ADMIN_EMAIL, submit, visit
 
 
-def test_plan_a_two_day_delegation_visit(admin_page, live_app, screenshot):
+@pytest.fixture
+def nb_admin_page(admin_page, live_app):
+    """The admin's tab in Norwegian (another test may have switched the admin to English)."""
+    from crm.auth.models import User
+    from crm.extensions import db
+
+    with live_app.app_context():
+        db.session.execute(db.update(User).where(User.email == ADMIN_EMAIL).values(locale="nb"))
+        db.session.commit()
+    return admin_page
+
+
+def test_plan_a_two_day_delegation_visit(nb_admin_page, live_app, screenshot):
     from crm.events.services import create_event
     from crm.extensions import db
 
-    page = admin_page
+    page = nb_admin_page
     first = dt.date.today() + dt.timedelta(days=14)
     second = first + dt.timedelta(days=1)
     with live_app.app_context():
@@ -83,11 +96,11 @@ def test_plan_a_two_day_delegation_visit(admin_page, live_app, screenshot):
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
-def test_agreement_and_gift_pages(admin_page, live_app):
+def test_agreement_and_gift_pages(nb_admin_page, live_app):
     from crm.extensions import db
     from crm.organisations.services import create_organisation
 
-    page = admin_page
+    page = nb_admin_page
     with live_app.app_context():
         create_organisation(name="Vilniaus miestas", kind="twin_city", country="LT", city="")
         db.session.commit()

@@ -28,6 +28,7 @@ def person(db, make_contact, make_org, make_event):
     from crm.calendars.models import Calendar, Subscription
     from crm.events.models import Participation
     from crm.followups.models import FollowUp, Interaction
+    from crm.protocol.models import Gift, GiftDirection
     from crm.reminders.models import OutboxMessage, OutboxStatus, RuleKind
 
     org = make_org(name="Consulate of Sweden", kind="consulate")
@@ -55,6 +56,15 @@ def person(db, make_contact, make_org, make_event):
             Interaction(contact_id=contact.id, occurred_on=dt.date(2026, 5, 1), note="Lunch"),
             FollowUp(title="Send photos", contact_id=contact.id),
             Subscription(calendar_id=calendar.id, token_hash="a" * 64, contact_id=contact.id),
+            Gift(
+                description="Book about Trondheim",
+                direction=GiftDirection.GIVEN,
+                given_on=dt.date(2026, 5, 1),
+                giver="The mayor",
+                recipient="Astrid Lindqvist",
+                contact_id=contact.id,
+                notes="She collects city books",
+            ),
         ]
     )
     for key, status in (("sent", OutboxStatus.SENT), ("queued", OutboxStatus.QUEUED)):
@@ -242,6 +252,7 @@ def test_erasure_anonymises_keeps_aggregates_and_redacts_the_trail(db, person):
     from crm.calendars.models import Subscription
     from crm.events.models import Participation
     from crm.followups.models import Interaction
+    from crm.protocol.models import Gift
     from crm.reminders.models import OutboxMessage
 
     contact_id = person.id
@@ -276,6 +287,9 @@ def test_erasure_anonymises_keeps_aggregates_and_redacts_the_trail(db, person):
     assert mails["sent"].status.value == "sent"
     assert all(m.recipient_email == "" and "Astrid" not in m.body_text for m in mails.values())
     assert db.session.scalar(select(Subscription.revoked_at)) == NOW
+    gift = db.session.scalar(select(Gift))
+    assert (gift.recipient, gift.notes, gift.giver) == (contact.name, "", "The mayor")
+    assert gift.given_on == dt.date(2026, 5, 1)  # the register keeps the gift itself
     assert db.session.get(ContactPrivacy, contact_id).erased_at == NOW
     assert not services.may_email(contact, "event_reminders")
     # Searching the old name or address finds nothing, in the contacts or in the trail.

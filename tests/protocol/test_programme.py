@@ -210,4 +210,43 @@ def test_conflict_check_query_count_does_not_grow_with_items(make_event, db):
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
+    make_event(
+        title="Neighbour",
+        starts_at=at(8),
+        ends_at=at(20),
+        programme=[{"title": "Other", "starts_at": at(9), "ends_at": at(10), "place": "Hall"}],
+    )
     assert queries_for(2) == queries_for(8)
+
+
+def test_details_survive_saving_the_event_form(client, login_as, make_event, db):
+    visit = two_day_visit(make_event)
+    services.update_item_detail(visit.programme[0], interpreter="Li Wei", address="Munkegata 1")
+    services.update_item_detail(visit.programme[1], transport="Bus")
+    db.session.commit()
+    from crm.events.services import update_event
+
+    update_event(
+        visit,
+        programme=[
+            # the welcome moved by half an hour, lunch unchanged, a new item added
+            {
+                "title": "Welcome at City Hall",
+                "starts_at": at(9, 30),
+                "ends_at": at(10, 30),
+                "place": "Rådhuset",
+            },
+            {"title": "Lunch", "starts_at": at(12), "ends_at": at(13), "place": "Britannia"},
+            {"title": "Harbour tour", "starts_at": at(14), "ends_at": at(15)},
+        ],
+    )
+    db.session.commit()
+    db.session.expire_all()
+    details = {
+        d.item.title: (d.interpreter, d.address, d.transport)
+        for d in db.session.scalars(db.select(ProgrammeItemDetail))
+    }
+    assert details == {
+        "Welcome at City Hall": ("Li Wei", "Munkegata 1", ""),
+        "Lunch": ("", "", "Bus"),
+    }

@@ -139,7 +139,8 @@ def test_backup_refuses_to_overwrite_a_file(empty_database_uri, tmp_path):
     existing.write_text("keep me")
     result = flask_cli(empty_database_uri, "crm", "backup", "--output", str(existing))
     assert result.returncode != 0
-    assert "exists already" in result.stderr
+    # the CLI speaks the office's default language (nb)
+    assert "finnes allerede" in result.stderr
     assert existing.read_text() == "keep me"
 
 
@@ -164,4 +165,4 @@ def test_restoring_a_file_that_is_no_backup_changes_nothing(empty_database_uri, 
 def test_restore_without_a_file_says_so(empty_database_uri, tmp_path):
     result = flask_cli(empty_database_uri, "crm", "restore", str(tmp_path / "none.db"), "--yes")
     assert result.returncode != 0
-    assert "No backup file" in result.stderr
+    assert "Ingen sikkerhetskopi" in result.stderr

@@ -15,7 +15,8 @@ def stored_hash(db, user) -> str:
     return db.session.get(User, user.id).password_hash
 
 
-def test_weaker_argon2_hash_is_upgraded_at_login(auth, db, make_user):
+def test_weaker_argon2_hash_is_upgraded_at_login(app, auth, db, make_user):
+    app.config["ARGON2_PARAMS"] = None  # the production parameters
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     user = make_user()
     user.password_hash = weak
