@@ -190,13 +190,9 @@ def import_ics(ics_file: str, slug: str, dry_run: bool) -> None:
     """Import an .ics file into a calendar (upsert by UID, all or nothing)."""
     from pathlib import Path
 
-    from flask import current_app
-
     from crm.calendars import importer
     from crm.calendars.services import get_calendar
 
-    # Messages are translated for a request; outside one there is none to ask.
-    current_app.test_request_context().push()
     calendar = get_calendar(slug)
     if calendar is None:
         raise click.ClickException(f"No calendar with slug {slug}")
@@ -234,11 +230,8 @@ def import_ics(ics_file: str, slug: str, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only check the file and show what would happen.")
 def import_csv(csv_file: str, kind: str, keep_duplicates: bool, dry_run: bool) -> None:
     """Import organisations or contacts from a CSV file (columns guessed; all or nothing)."""
-    from flask import current_app
-
     content = Path(csv_file).read_bytes()
-    with current_app.test_request_context():  # messages are translated for a request
-        _import_csv(content, kind, skip_duplicates=not keep_duplicates, dry_run=dry_run)
+    _import_csv(content, kind, skip_duplicates=not keep_duplicates, dry_run=dry_run)
 
 
 def _import_csv(content: bytes, kind: str, *, skip_duplicates: bool, dry_run: bool) -> None:
@@ -284,15 +277,12 @@ def _import_csv(content: bytes, kind: str, *, skip_duplicates: bool, dry_run: bo
 @click.option("--delimiter", type=click.Choice([";", ","]), default=";", show_default=True)
 def export_csv(kind: str, output: Path, delimiter: str) -> None:
     """Export organisations or contacts as a spreadsheet-safe CSV file (UTF-8 with BOM)."""
-    from flask import current_app
-
     from crm.imports import services as import_services
 
-    with current_app.test_request_context():  # headers are translated for a request
-        if kind == "contacts":
-            text = import_services.export_contacts(delimiter=delimiter)
-        else:
-            text = import_services.export_organisations(delimiter=delimiter)
+    if kind == "contacts":
+        text = import_services.export_contacts(delimiter=delimiter)
+    else:
+        text = import_services.export_organisations(delimiter=delimiter)
     output.write_text(text, encoding="utf-8", newline="")
     db.session.commit()
     click.echo(f"Wrote {output}")

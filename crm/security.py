@@ -8,8 +8,8 @@ import re
 import secrets
 import time
 
-from flask.sessions import SecureCookieSessionInterface
 from flask import Flask, current_app, flash, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
 from flask_login.utils import decode_cookie

@@ -69,7 +69,7 @@ def run_migrations_offline():
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave PostgreSQL-only trigram indexes (made by raw SQL in a migration) out of autogenerate."""
+    """Leave the PostgreSQL-only trigram indexes (made by raw SQL) out of autogenerate."""
     return not (type_ == "index" and name and name.endswith("_trgm"))
 
 

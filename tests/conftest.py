@@ -283,3 +283,12 @@ def empty_database_uri(tmp_path):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_request_context():
+    """Fail fast when a test (or the code under test) leaves a request context pushed."""
+    from flask import has_request_context
+
+    assert not has_request_context(), "a previous test left a request context pushed"
+    yield

@@ -51,7 +51,9 @@ def test_no_summary_without_errors(app):
 
 def test_field_ties_errors_and_help_to_the_control(app):
     form = VisitForm(formdata=MultiDict({}))
-    form.validate()
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        flask_babel.refresh()  # messages are translated when validating: in English here
+        form.validate()
     html = render(app, "{{ field(form.title, help='Shown on the calendar.') }}", form=form)
     control = re.search(r"<input[^>]*>", html).group(0)
     assert 'aria-describedby="title-help title-error"' in control

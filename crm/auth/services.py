@@ -35,6 +35,8 @@ def _hasher_and_dummy() -> tuple[PasswordHasher, str]:
 
 def _hasher() -> PasswordHasher:
     return _hasher_and_dummy()[0]
+
+
 # werkzeug.security hashes ("scrypt:32768:8:1$salt$hash", "pbkdf2:sha256:...") of older installs.
 _LEGACY_PREFIXES = ("scrypt:", "pbkdf2:")
 

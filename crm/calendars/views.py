@@ -29,10 +29,10 @@ from crm.enums import EventKind
 from crm.errors import ServiceError
 from crm.events.models import Event
 from crm.extensions import db
-from crm.sqlite import writes_on_read
 from crm.forms import apply_service_error
 from crm.i18n import locale_code
 from crm.organisations.models import Organisation
+from crm.sqlite import writes_on_read
 
 FEED_MAX_AGE = 900  # seconds a client or proxy may reuse a feed without asking
 _CACHE_KEY = "calendars.feed_cache"
