@@ -292,3 +292,22 @@ def _no_leaked_request_context():
 
     assert not has_request_context(), "a previous test left a request context pushed"
     yield
+
+
+def _weasyprint_missing() -> str:
+    """Why WeasyPrint cannot render here ("" when it can)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as error:  # OSError: the Pango system library is missing
+        return f"WeasyPrint cannot load ({error}); install Pango: apt-get install libpango-1.0-0"
+    return ""
+
+
+@pytest.fixture
+def needs_pdf():
+    """Skip a PDF test with a clear reason on a machine without Pango (CI installs it)."""
+    reason = _weasyprint_missing()
+    if reason:
+        if os.environ.get("VERTSKAP_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)

@@ -100,7 +100,9 @@ def test_printable_programme_in_both_languages(client, login_as, visit):
 @pytest.mark.parametrize(
     "lang, heading, weekday", [("nb", "Program:", "mandag"), ("en", "Programme:", "Monday")]
 )
-def test_programme_pdf_in_both_languages(client, login_as, visit, lang, heading, weekday):
+def test_programme_pdf_in_both_languages(
+    needs_pdf, client, login_as, visit, lang, heading, weekday
+):
     from pypdf import PdfReader
 
     login_as("viewer", locale="en")

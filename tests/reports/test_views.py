@@ -144,7 +144,7 @@ def test_annual_report_page_is_printable(client, login_as, dataset):
     assert "<svg" in html and "reports.css" in html
 
 
-def test_annual_report_pdf_has_the_years_figures(client, login_as, dataset):
+def test_annual_report_pdf_has_the_years_figures(needs_pdf, client, login_as, dataset):
     from pypdf import PdfReader
 
     login_as("viewer")
