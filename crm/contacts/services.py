@@ -57,9 +57,14 @@ def contact_query(
     `q` searches name, email and title; `language` matches one of the languages the
     contact speaks (the free-text `languages` list, e.g. "de" in "nb, en, de").
     """
-    stmt = select(Contact).order_by(Contact.last_name, Contact.first_name, Contact.id)
+    stmt = select(Contact)
     if q.strip():
         stmt = stmt.where(Contact.search_text.like(like_pattern(q), escape="\\"))
+        # Sort the (few) matches found by the trigram index: ordering by the bare columns
+        # lets PostgreSQL walk the name index over every contact instead (0.2-0.4 s at 100k).
+        stmt = stmt.order_by(func.coalesce(Contact.last_name, ""), Contact.first_name, Contact.id)
+    else:
+        stmt = stmt.order_by(Contact.last_name, Contact.first_name, Contact.id)
     if nationality:
         stmt = stmt.where(Contact.nationality == nationality.strip().upper())
     if tag:
