@@ -10,12 +10,11 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from config import TestConfig, database_url
+from config import TestConfig
 from crm import create_app
 from crm.extensions import db as _db
+from tests.databases import own_database
 
 OSLO = ZoneInfo("Europe/Oslo")
 PASSWORD = "correct-horse-battery"
@@ -59,23 +58,8 @@ def pytest_sessionstart(session):
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory):
     """A fresh, empty database for this test run; dropped afterwards."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    url = make_url(database_url(server))
-    name = f"vertskap_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        # A test database need not survive a power cut: skip the fsync at each commit.
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database("vertskap_test", tmp_path_factory.mktemp("db") / "test.db", fast=True) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")
@@ -268,21 +252,8 @@ def make_event(db):
 @pytest.fixture
 def empty_database_uri(tmp_path):
     """A second, empty database (same kind as the suite's), for migration and process tests."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    url = make_url(database_url(server))
-    name = f"vertskap_scratch_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database("vertskap_scratch", tmp_path / "empty.db") as uri:
+        yield uri
 
 
 @pytest.fixture(autouse=True)

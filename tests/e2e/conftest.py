@@ -14,12 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from config import BASE_DIR, TestConfig, database_url
+from config import BASE_DIR, TestConfig
 from tests.conftest import PASSWORD, vars_of
+from tests.databases import own_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,21 +57,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def e2e_database_uri(tmp_path_factory):
     """A database for the served app alone (the other tests empty theirs after each test)."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
-        return
-    url = make_url(database_url(server))
-    name = f"vertskap_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database("vertskap_e2e", tmp_path_factory.mktemp("e2e") / "e2e.db") as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

@@ -5,23 +5,21 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from config import TestConfig, database_url
+from config import TestConfig
 from crm import create_app
 from crm.auth import services as auth_services
 from crm.extensions import db
 from crm.organisations.models import Organisation
 from crm.tags import organisation_tag
 from tests.conftest import vars_of
+from tests.databases import own_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "restored-and-working"
@@ -36,21 +34,8 @@ def head_revision() -> str:
 @pytest.fixture
 def restore_target_uri(tmp_path):
     """Where the backup is restored: a new SQLite file, or a new PostgreSQL database."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    url = make_url(database_url(server))
-    name = f"vertskap_restore_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database("vertskap_restore", tmp_path / "restored.db") as uri:
+        yield uri
 
 
 def app_on(url: str):
