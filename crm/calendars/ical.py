@@ -149,6 +149,29 @@ def build_vevent(event, *, stamp: dt.datetime, url: str | None = None) -> bytes:
     return vevent.to_ical()
 
 
+def build_programme_vevent(item, *, stamp: dt.datetime) -> bytes:
+    """A programme item shared with a partner, as a VEVENT of its own.
+
+    Only when, where and what: the hosts, the interpreter and the item's notes stay internal.
+    """
+    event = item.event
+    zone = event.zone
+    vevent = icalendar.Event()
+    vevent.add("UID", f"{event.uid.split('@')[0]}-programme-{item.id}@vertskap")
+    vevent.add("DTSTAMP", stamp.astimezone(dt.UTC))
+    vevent.add("LAST-MODIFIED", stamp.astimezone(dt.UTC))
+    vevent.add("SEQUENCE", event.sequence or 0)
+    vevent.add("DTSTART", item.starts_at.astimezone(zone))
+    vevent.add("DTEND", (item.ends_at or item.starts_at + dt.timedelta(hours=1)).astimezone(zone))
+    vevent.add("SUMMARY", f"{event.title}: {item.title}")
+    detail = getattr(item, "detail", None)
+    place = ", ".join(p for p in (item.place, detail.address if detail else "") if p)
+    _add_text(vevent, "LOCATION", place)
+    vevent.add("STATUS", "CANCELLED" if is_cancelled(event) else "CONFIRMED")
+    vevent.add("CLASS", "PUBLIC")
+    return vevent.to_ical()
+
+
 def _add_text(vevent: icalendar.Event, name: str, value: str | None) -> None:
     """Add a text property unless it is empty (libical flags `LOCATION:` as an error)."""
     if value and value.strip():

@@ -248,6 +248,7 @@ class FeedState:
     etag: str
     lang: str = "nb"
     subscription_id: int | None = None
+    organisation_id: int | None = None
 
     @property
     def last_modified(self) -> str:
@@ -272,8 +273,8 @@ _PUBLIC_STATE_SQL = (
     "FROM calendar c WHERE c.slug = {p} AND c.is_public"
 )
 _SUBSCRIPTION_STATE_SQL = (
-    "SELECT s.id, s.calendar_id, s.user_id, s.last_fetched_at, c.updated_at, "
-    "(SELECT max(updated_at) FROM event_ical) "
+    "SELECT s.id, s.calendar_id, s.user_id, s.organisation_id, s.last_fetched_at, "
+    "c.updated_at, (SELECT max(updated_at) FROM event_ical) "
     "FROM subscription s JOIN calendar c ON c.id = s.calendar_id "
     "WHERE s.token_hash = {p} AND s.revoked_at IS NULL"
 )
@@ -329,13 +330,16 @@ def _instant(value) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _state(calendar_id, audience, calendar_changed, events_changed, now, lang, sub_id=None):
+def _state(
+    calendar_id, audience, calendar_changed, events_changed, now, lang, sub_id=None, org_id=None
+):
     changed = max(filter(None, (calendar_changed, events_changed)))
-    # The day is in the tag because cancelled events leave the feed at midnight.
+    # The day is in the tag because cancelled events leave the feed at midnight. A partner
+    # organisation's feed also holds the programme items shared with it: its own tag.
     day = feed_cutoff(now).date().isoformat()
-    raw = f"{FEED_FORMAT}|{calendar_id}|{audience}|{lang}|{changed.isoformat()}|{day}"
+    raw = f"{FEED_FORMAT}|{calendar_id}|{audience}|{lang}|{changed.isoformat()}|{day}|{org_id}"
     etag = '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
-    return FeedState(calendar_id, audience, changed, etag, lang, sub_id)
+    return FeedState(calendar_id, audience, changed, etag, lang, sub_id, org_id)
 
 
 def public_feed_state(slug: str, now: dt.datetime, lang: str = "nb") -> FeedState | None:
@@ -354,21 +358,61 @@ def subscription_feed_state(token: str, now: dt.datetime, lang: str = "nb") -> F
     row = _fetch_one(_SUBSCRIPTION_STATE_SQL, hash_token(token))
     if row is None:
         return None
-    sub_id, calendar_id, user_id = row[0], row[1], row[2]
-    last_fetched, calendar_changed, events_changed = (_instant(v) for v in row[3:])
+    sub_id, calendar_id, user_id, organisation_id = row[0], row[1], row[2], row[3]
+    last_fetched, calendar_changed, events_changed = (_instant(v) for v in row[4:])
     audience = Audience.STAFF if user_id is not None else Audience.PARTNERS
     if last_fetched is None or now - last_fetched >= FETCH_RECORD_INTERVAL:
         db.session.execute(
             update(Subscription).where(Subscription.id == sub_id).values(last_fetched_at=now)
         )
-    return _state(calendar_id, audience, calendar_changed, events_changed, now, lang, sub_id)
+    return _state(
+        calendar_id, audience, calendar_changed, events_changed, now, lang, sub_id, organisation_id
+    )
 
 
-def build_feed(calendar: Calendar, audience: Audience, now: dt.datetime, lang: str = "nb") -> bytes:
-    """The calendar's feed for an audience, assembled from cached VEVENTs."""
+def build_feed(
+    calendar: Calendar,
+    audience: Audience,
+    now: dt.datetime,
+    lang: str = "nb",
+    organisation_id: int | None = None,
+) -> bytes:
+    """The calendar's feed for an audience, assembled from cached VEVENTs.
+
+    A partner organisation's feed also holds the programme items shared with it.
+    """
     rows = db.session.execute(feed_events_query(calendar, audience, now)).all()
+    vevents = [r[0] for r in rows]
+    tzids = [r[1] for r in rows]
+    if organisation_id is not None:
+        for item in shared_programme_items(organisation_id, now):
+            vevents.append(ical.build_programme_vevent(item, stamp=item.event.updated_at))
+            zone = item.event.timezone
+            tzids.append(None if zone in ("UTC", "Etc/UTC") else zone)
     header = ical.calendar_header(calendar.name(lang), description=calendar.description(lang))
-    return ical.assemble_feed(header, (r[0] for r in rows), (r[1] for r in rows))
+    return ical.assemble_feed(header, vevents, tzids)
+
+
+def shared_programme_items(organisation_id: int, now: dt.datetime) -> list:
+    """Programme items shared with an organisation, of live events (cancelled ones for a while)."""
+    from crm.events.models import ProgrammeItem
+    from crm.protocol.models import ProgrammeItemDetail
+
+    cancelled = or_(Event.deleted_at.is_not(None), Event.status == EventStatus.CANCELLED)
+    gone_since = func.coalesce(Event.deleted_at, Event.updated_at)
+    return list(
+        db.session.scalars(
+            select(ProgrammeItem)
+            .join(ProgrammeItemDetail, ProgrammeItemDetail.item_id == ProgrammeItem.id)
+            .join(Event, Event.id == ProgrammeItem.event_id)
+            .where(
+                ProgrammeItemDetail.shared_with_organisation_id == organisation_id,
+                or_(~cancelled, gone_since >= feed_cutoff(now)),
+            )
+            .order_by(ProgrammeItem.starts_at, ProgrammeItem.id)
+            .options(selectinload(ProgrammeItem.event), selectinload(ProgrammeItem.detail))
+        )
+    )
 
 
 def refresh_all_vevents() -> int:

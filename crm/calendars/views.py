@@ -61,7 +61,9 @@ def _feed_response(state: services.FeedState, filename: str, *, private: bool) -
         body = cache.get(state.etag)
         if body is None:
             calendar = db.session.get(Calendar, state.calendar_id)
-            body = services.build_feed(calendar, state.audience, utcnow(), state.lang)
+            body = services.build_feed(
+                calendar, state.audience, utcnow(), state.lang, state.organisation_id
+            )
             if len(cache) >= _CACHE_SIZE:
                 cache.pop(next(iter(cache)))
             cache[state.etag] = body

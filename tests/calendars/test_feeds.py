@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 from email.utils import format_datetime
 
+import vobject
 from sqlalchemy import select
 
 from crm.calendars import services
@@ -200,3 +201,50 @@ def test_feeds_set_no_cookie_and_do_not_vary_on_cookie_so_proxies_can_cache_them
         assert "cookie" not in response.headers.get("Vary", "").lower()
     page = client.get("/")
     assert "cookie" in page.headers.get("Vary", "").lower()
+
+
+def test_programme_items_shared_with_a_partner_appear_in_that_partners_feed_only(
+    client, db, public_calendar, make_org, make_event, app
+):
+    from crm.protocol.services import update_item_detail
+
+    visit = make_event(
+        title="Delegation from Darmstadt",
+        visibility="internal",
+        starts_at=dt.datetime(2027, 3, 29, 9, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2027, 3, 29, 15, tzinfo=dt.UTC),
+        programme=[
+            {
+                "starts_at": dt.datetime(2027, 3, 29, 10, tzinfo=dt.UTC),
+                "ends_at": dt.datetime(2027, 3, 29, 11, tzinfo=dt.UTC),
+                "place": "NTNU Gløshaugen",
+                "title": "Smart-city lab",
+            },
+            {"starts_at": dt.datetime(2027, 3, 29, 12, tzinfo=dt.UTC), "title": "Lunch"},
+        ],
+    )
+    ntnu, sintef = make_org(name="NTNU"), make_org(name="SINTEF")
+    _s1, ntnu_token = subscribe(db, public_calendar, organisation_id=ntnu.id)
+    _s2, sintef_token = subscribe(db, public_calendar, organisation_id=sintef.id)
+    before = client.get(f"/feeds/{ntnu_token}.ics").headers["ETag"]
+    lab = visit.programme[0]
+    with app.test_request_context():
+        update_item_detail(
+            lab, shared_with_organisation_id=ntnu.id, interpreter="Anna", notes="VIP parking"
+        )
+    db.session.commit()
+
+    ntnu_feed = client.get(f"/feeds/{ntnu_token}.ics")
+    assert ntnu_feed.headers["ETag"] != before
+    parsed = vobject.readOne(ntnu_feed.data.decode())
+    shared = [v for v in parsed.vevent_list if "programme" in v.uid.value]
+    assert len(shared) == 1
+    assert shared[0].summary.value == "Delegation from Darmstadt: Smart-city lab"
+    assert shared[0].location.value == "NTNU Gløshaugen"
+    assert shared[0].dtstart.value.astimezone(dt.UTC) == dt.datetime(2027, 3, 29, 10, tzinfo=dt.UTC)
+    # the internal visit itself, the other items and the internal details stay out
+    assert visit.uid not in uids(ntnu_feed.data)
+    assert b"Lunch" not in ntnu_feed.data
+    assert b"Anna" not in ntnu_feed.data and b"VIP parking" not in ntnu_feed.data
+    assert b"programme" not in client.get(f"/feeds/{sintef_token}.ics").data
+    assert b"programme" not in client.get("/calendars/public.ics").data
