@@ -11,6 +11,7 @@ from crm.db import utcnow
 from crm.enums import EventKind, OrganisationKind
 from crm.errors import ServiceError
 from crm.i18n import country_name
+from crm.protocol import services as protocol_services
 from crm.reports import bp, csvexport, services
 from crm.reports.services import Indicators, Period
 
@@ -235,6 +236,9 @@ def _annual_context(year: int) -> dict:
         # A PDF of thousands of table rows takes WeasyPrint minutes: list the first ones only.
         "events": services.event_list(period, services.office_zone(), limit=ANNUAL_EVENT_LIMIT),
         "range": _range(period),
+        # Public bodies report gifts given and received: the register's year goes in too.
+        "gifts": protocol_services.gifts_for_year(year),
+        "format_nok": protocol_services.format_nok,
     }
 
 

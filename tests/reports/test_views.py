@@ -177,3 +177,30 @@ def test_annual_report_lists_the_first_events_and_says_so(client, login_as, data
     assert "Nyttårsdelegasjon" not in html  # the third event of the year
     assert "The first 2 events are listed here" in html
     assert "3 events in 2025" in html
+
+
+def test_annual_report_lists_the_years_gifts(client, login_as, db, app):
+    import datetime as dt
+
+    from crm.protocol.services import create_gift
+
+    with app.test_request_context():
+        create_gift(
+            description="Nidaros Cathedral in silver",
+            direction="given",
+            given_on=dt.date(2025, 5, 17),
+            giver="The mayor",
+            recipient="Mayor of Darmstadt",
+            value="1 250",
+        )
+        create_gift(
+            description="Last year's vase", direction="received", given_on=dt.date(2024, 12, 31)
+        )
+    db.session.commit()
+    login_as("viewer", locale="en")
+    page = client.get("/reports/annual/2025").text
+    assert "Gifts given and received" in page
+    assert "Nidaros Cathedral in silver" in page and "Mayor of Darmstadt" in page
+    assert ">1250.00<" in page
+    assert "Last year&#39;s vase" not in page and "Last year's vase" not in page
+    assert "No gifts were registered" in client.get("/reports/annual/2023").text
