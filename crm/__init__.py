@@ -113,6 +113,19 @@ def register_errorhandlers(app: Flask) -> None:
     for code in (400, 403, 404, 405, 500):
         app.register_error_handler(code, render_error)
 
+    def stale_record(error):
+        # Two saves of one record in the same instant: both passed the version check, the
+        # database's `WHERE version = :seen` let only the first through. The second user gets
+        # the same clear conflict message as a save from a stale form, not a 500.
+        ext.db.session.rollback()
+        from crm.locking import conflict_message
+
+        return render_template("errors/409.html", message=conflict_message()), 409
+
+    from sqlalchemy.orm.exc import StaleDataError
+
+    app.register_error_handler(StaleDataError, stale_record)
+
 
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals used by every template."""

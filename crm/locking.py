@@ -10,10 +10,13 @@ def check_version(record, seen_version: int | None) -> None:
     if seen_version is None:
         return
     if record.version != seen_version:
-        raise ConflictError(
-            _(
-                "Someone else changed this record while you were editing it. Your changes "
-                "were not saved: reload the page to see the current version, then make "
-                "your changes again."
-            )
-        )
+        raise ConflictError(conflict_message())
+
+
+def conflict_message() -> str:
+    """What a user is told when someone else saved the record first."""
+    return _(
+        "Someone else changed this record while you were editing it. Your changes "
+        "were not saved: reload the page to see the current version, then make "
+        "your changes again."
+    )

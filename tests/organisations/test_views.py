@@ -152,3 +152,19 @@ def test_delete_organisation(client, login_as, make_org, db):
 def test_unknown_organisation_is_404(client, login_as):
     login_as("viewer")
     assert client.get("/organisations/999").status_code == 404
+
+
+def test_two_saves_in_the_same_instant_give_the_loser_a_conflict_page_not_a_500(
+    app, client, login_as
+):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.route("/_test/stale")
+    def stale():
+        raise StaleDataError("UPDATE statement on table 'organisation' expected to update 1 row")
+
+    login_as("coordinator", locale="en")
+    response = client.get("/_test/stale")
+    assert response.status_code == 409
+    assert "Someone else changed this record" in response.text
+    assert "<h1>Not saved</h1>" in response.text
