@@ -78,6 +78,8 @@ class Config:
     REFUSE_UNSAFE_SETTINGS = False
 
     PER_PAGE = int(os.environ.get("PER_PAGE", "25"))
+    # Lists count their matches up to this many; beyond it they say "more than 10,000".
+    LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "10000"))
 
     # Outgoing mail.
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")

@@ -241,6 +241,7 @@ def main() -> int:
     parser.add_argument("--no-indexes", action="store_true", help="measure without trigrams")
     parser.add_argument("--random-page-cost", type=float, default=1.1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", help="measure only the pages whose name contains this")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -263,6 +264,8 @@ def main() -> int:
         script.write_text(WRK_REPORT)
         anchor = dt.date.today()
         for name, path, extra in pages(ids, anchor, feed.headers.get("ETag", "")):
+            if args.only and args.only not in name:
+                continue
             check = Browser()
             check.cookies = dict(browser.cookies)
             status = check.request(port, "GET", path, headers=extra).status

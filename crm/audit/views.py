@@ -1,6 +1,6 @@
 """The audit trail for administrators, and the per-record history partial."""
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,6 +11,7 @@ from crm.audit.models import AuditEntry
 from crm.auth.access import admin_required
 from crm.auth.models import User
 from crm.extensions import db
+from crm.pagination import paginate
 
 
 @bp.route("/")
@@ -30,7 +31,7 @@ def index():
         date_from=form.date_from.data if valid else None,
         date_to=form.date_to.data if valid else None,
     ).options(selectinload(AuditEntry.user))
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template("audit/index.html", form=form, page=page)
 
 

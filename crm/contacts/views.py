@@ -1,6 +1,6 @@
 """Contact pages: list with search and filters, detail, new, edit, delete, memberships."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -15,6 +15,7 @@ from crm.extensions import db
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
 from crm.organisations.models import Organisation
+from crm.pagination import paginate
 
 bp.before_request(require_login)
 
@@ -31,7 +32,7 @@ def index():
         organisation_id=organisation_id,
         language=args.get("language", ""),
     )
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     return render_template(
         "contacts/index.html",

@@ -1,6 +1,6 @@
 """A contact's privacy page: consents, restriction, export, erasure; the retention review list."""
 
-from flask import Response, current_app, flash, redirect, render_template, url_for
+from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -9,6 +9,7 @@ from crm.contacts.models import Contact
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.forms import apply_service_error
+from crm.pagination import paginate
 from crm.privacy import bp, services
 from crm.privacy.forms import ConsentForm, EraseForm, ExportForm, RestrictForm, WithdrawForm
 from crm.privacy.models import Purpose
@@ -170,9 +171,7 @@ def erase(contact_id: int):
 @admin_required
 def review():
     """Contacts without activity for years, flagged by the retention job."""
-    page = db.paginate(
-        services.review_query(), per_page=current_app.config["PER_PAGE"], error_out=False
-    )
+    page = paginate(services.review_query())
     years = services.retention_settings()[1]
     return render_template("privacy/review.html", page=page, years=years)
 

@@ -126,13 +126,12 @@ def event_conflicts(event: Event) -> list[cf.Conflict]:
     ).all()
     start = min(i.starts_at for i in items)
     end = max((i.ends_at or i.starts_at + cf.DEFAULT_DURATION) for i in items)
-    others = db.session.scalars(
+    # Items of other events in the window (ix_programme_item_range); whether their event is
+    # live is checked on the few found, as a join made the planner hash every event.
+    candidates = db.session.scalars(
         select(ProgrammeItem)
-        .join(ProgrammeItem.event)
         .where(
             ProgrammeItem.event_id != event.id,
-            Event.deleted_at.is_(None),
-            Event.status != EventStatus.CANCELLED,
             ProgrammeItem.starts_at < end,
             or_(
                 ProgrammeItem.ends_at > start,
@@ -144,6 +143,11 @@ def event_conflicts(event: Event) -> list[cf.Conflict]:
         )
         .options(selectinload(ProgrammeItem.event), selectinload(ProgrammeItem.detail))
     ).all()
+    others = [
+        i
+        for i in candidates
+        if i.event.deleted_at is None and i.event.status != EventStatus.CANCELLED
+    ]
     own = [item_slot(i) for i in items]
     found = [
         c

@@ -14,6 +14,7 @@ from crm.errors import ServiceError
 from crm.events.models import Event, Participation, ProgrammeItem
 from crm.extensions import db
 from crm.forms import apply_service_error
+from crm.pagination import paginate
 from crm.protocol import bp, services
 from crm.protocol.forms import AgreementForm, GiftForm, ItemDetailForm
 from crm.protocol.models import Agreement, AgreementState, Gift, GiftDirection
@@ -124,7 +125,7 @@ def agreements():
     stmt = services.agreement_query(
         q=request.args.get("q", ""), state=request.args.get("state", ""), today=protocol_today()
     )
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template(
         "protocol/agreements.html",
         page=page,
@@ -219,7 +220,7 @@ def _gift_filters() -> dict:
 def gifts():
     """The gift register, filtered by year, direction and text."""
     stmt = services.gift_query(**_gift_filters())
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template(
         "protocol/gifts.html",
         page=page,

@@ -1,6 +1,6 @@
 """Reminder pages: rules and outbox (admins), my reminders, contact opt-in, unsubscribe."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,6 +11,7 @@ from crm.contacts.models import Contact
 from crm.errors import ServiceError
 from crm.extensions import csrf, db
 from crm.forms import apply_service_error
+from crm.pagination import paginate
 from crm.reminders import bp, services
 from crm.reminders.forms import RuleForm
 from crm.reminders.models import OutboxMessage, OutboxStatus, ReminderRule, RuleKind
@@ -89,11 +90,7 @@ def outbox():
     status = request.args.get("status", "")
     if status not in {s.value for s in OutboxStatus}:
         status = ""
-    page = db.paginate(
-        services.outbox_query(status=status),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(services.outbox_query(status=status))
     return render_template(
         "reminders/outbox.html",
         page=page,

@@ -200,8 +200,8 @@ def test_body_that_is_not_a_json_object_is_400(api, make_org, db, data):
 def test_list_query_count_does_not_grow_with_rows(api, make_org, count_queries):
     for i in range(5):
         make_org(name=f"Org {i}", tags=["a", f"t{i}"])
-    with count_queries() as few:
-        assert len(api.get("/api/organisations?per_page=50").json["items"]) == 5
+    with count_queries() as few:  # full pages both times: each counts its total
+        assert len(api.get("/api/organisations?per_page=5").json["items"]) == 5
     for i in range(5, 50):
         make_org(name=f"Org {i}", tags=["a", f"t{i}"])
     with count_queries() as many:
