@@ -9,13 +9,15 @@ import enum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum as SAEnum
 
+from crm.i18n import translated
+
 
 class LabelledEnum(enum.StrEnum):
     """A string enum whose members carry a translatable label."""
 
     @property
     def label(self) -> str:
-        return str(LABELS[(type(self), self.value)])
+        return translated(LABELS[(type(self), self.value)])
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -6,7 +6,14 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    get_translations,
+)
 from flask_login import current_user
 
 # Territory codes Babel knows that are not countries (regions, test and grouping codes).
@@ -29,6 +36,47 @@ def select_locale() -> str:
 def select_timezone() -> str:
     """Pages show times in the office's zone unless a view formats in an event's zone."""
     return current_app.config["OFFICE_TIMEZONE"]
+
+
+# flask-babel finds the catalogue anew for every string (a dozen context look-ups, ~6 µs);
+# a page translates a few hundred strings and labels. The catalogue of a language never
+# changes while the app runs, so it is kept here per Locale (force_locale gives another).
+_catalogues: dict = {}
+_translated: dict = {}
+
+
+def _catalogue():
+    locale = get_locale()
+    try:
+        return _catalogues[locale]
+    except KeyError:
+        if locale is None:  # outside a request or app context: no translation
+            return None
+        catalogue = _catalogues[locale] = get_translations()
+        return catalogue
+
+
+def gettext(string: str) -> str:
+    """`string` in the current language (templates' `_()`; no %-formatting here)."""
+    catalogue = _catalogue()
+    return string if catalogue is None else catalogue.ugettext(string)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    catalogue = _catalogue()
+    if catalogue is None:
+        return singular if n == 1 else plural
+    return catalogue.ungettext(singular, plural, n)
+
+
+def translated(lazy) -> str:
+    """A module-level lazy_gettext string (an enum's label) in the current language, cached."""
+    key = (get_locale(), id(lazy))
+    try:
+        return _translated[key]
+    except KeyError:
+        text = _translated[key] = str(lazy)
+        return text
 
 
 def locale_code() -> str:
@@ -77,6 +125,9 @@ def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
 
 def register_template_helpers(app) -> None:
     """Filters: country, date, datetime, time, number; global: current language."""
+
+    # Templates' _() and ngettext through the cached catalogue (see `gettext` above).
+    app.jinja_env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
 
     @app.template_filter("country")
     def _country(code):

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import url_for
+from flask import g, url_for
 
 from crm.contacts.models import Contact, Membership
 from crm.events.models import Event, Participation, ProgrammeItem
@@ -103,8 +103,37 @@ def participation_json(participation: Participation) -> dict:
     }
 
 
-def event_json(event: Event) -> dict:
-    """An event; times with their offset in the event's zone, or dates when all day."""
+# The Event columns `event_calendar_json` and the expansion of a series
+# (crm.events.recurrence.occurrences) read; a calendar's query loads only these.
+EVENT_CALENDAR_COLUMNS = (
+    Event.id,
+    Event.uid,
+    Event.title,
+    Event.kind,
+    Event.status,
+    Event.visibility,
+    Event.timezone,
+    Event.is_all_day,
+    Event.starts_at,
+    Event.ends_at,
+    Event.start_on,
+    Event.end_on,
+    Event.rrule,
+    Event.exdates,
+    Event.rdates,
+)
+
+
+def _event_url(event_id: int) -> str:
+    """The event page's address; url_for once per request (a month has hundreds of events)."""
+    prefix = g.get("_event_url_prefix")
+    if prefix is None:
+        prefix = g._event_url_prefix = url_for("events.show", event_id=0, _external=True)[:-1]
+    return f"{prefix}{event_id}"
+
+
+def event_calendar_json(event: Event) -> dict:
+    """What a calendar draws of an event: `event_json`'s keys for time, kind and link only."""
     zone = event.zone
     all_day = bool(event.is_all_day)
     return {
@@ -120,6 +149,15 @@ def event_json(event: Event) -> dict:
         "start_date": _iso(event.start_on) if all_day else None,
         "end_date": _iso(event.end_on) if all_day else None,
         "timezone": event.timezone,
+        "url": _event_url(event.id),
+    }
+
+
+def event_json(event: Event) -> dict:
+    """An event; times with their offset in the event's zone, or dates when all day."""
+    zone = event.zone
+    return {
+        **event_calendar_json(event),
         "venue": event.venue,
         "description": event.description,
         "outcome_notes": event.outcome_notes,
@@ -130,20 +168,20 @@ def event_json(event: Event) -> dict:
         "tags": [tag.name for tag in event.tags],
         "programme": [programme_item_json(item, zone) for item in event.programme],
         "participations": [participation_json(p) for p in event.participations],
-        "url": url_for("events.show", event_id=event.id, _external=True),
         "updated_at": _iso(event.updated_at),
         "version": event.version,
     }
 
 
-def event_occurrences_json(event: Event, start, end) -> list[dict]:
+def event_occurrences_json(event: Event, start, end, serialise=event_json) -> list[dict]:
     """The event once per instance overlapping [start, end) (a non-recurring event: once).
 
-    Each instance of a recurring event carries its own times and `"recurring": true`.
+    Each instance of a recurring event carries its own times and `"recurring": true`;
+    `serialise` (`event_json` or `event_calendar_json`) gives the rest of the item.
     """
     from crm.events.recurrence import occurrences
 
-    base = event_json(event)
+    base = serialise(event)
     if not event.rrule:
         return [base]
     items = []

@@ -7,11 +7,11 @@ and serialises. Errors become JSON bodies with the right status (see crm.api.err
 import re
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, jsonify, url_for
+from flask import abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import load_only, raiseload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api import bp, serializers
@@ -46,6 +46,7 @@ from crm.events.models import Event, Participation
 from crm.extensions import db
 from crm.organisations import services as organisation_services
 from crm.organisations.models import Organisation
+from crm.pagination import paginate
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 25
@@ -118,7 +119,7 @@ def _page(stmt, serialise, *, max_per_page: int = MAX_PER_PAGE, expand=None):
     still counts rows, so that paging works the same.
     """
     page, per_page = pagination(max_per_page, DEFAULT_PER_PAGE)
-    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
+    result = paginate(stmt, page=page, per_page=per_page, capped=False)
     if expand is not None:
         items = [item for row in result.items for item in expand(row)]
     else:
@@ -352,9 +353,43 @@ def _get_event(event_id: int) -> Event:
     return event
 
 
+# `view=calendar`: only what a calendar draws (see serializers.event_calendar_json).
+CALENDAR_VIEW = "calendar"
+
+
+def _calendar_view() -> bool:
+    """Whether the query asks for `view=calendar`; 422 for any other view."""
+    view = request.args.get("view", "").strip()
+    if view and view != CALENDAR_VIEW:
+        raise ApiError(
+            422,
+            _("Some query arguments are not valid."),
+            fields={"view": _("Use one of: %(values)s.", values=CALENDAR_VIEW)},
+        )
+    return bool(view)
+
+
+def _calendar_query(stmt):
+    """`stmt`'s events (its filters, event_query's order) with only the calendar's columns.
+
+    A new SELECT, as the eager loads event_query adds cannot be taken back. Reading any other
+    column or relation raises, rather than costing a query per event.
+    """
+    return (
+        select(Event)
+        .where(stmt.whereclause)
+        .order_by(Event.starts_at, Event.id)
+        .options(load_only(*serializers.EVENT_CALENDAR_COLUMNS, raiseload=True), raiseload("*"))
+    )
+
+
 @bp.get("/events")
 def list_events():
-    """Events matching the filters; with `start`/`end`, those overlapping [start, end)."""
+    """Events matching the filters; with `start`/`end`, those overlapping [start, end).
+
+    `view=calendar` answers with slim items (see serializers.event_calendar_json).
+    """
+    slim = _calendar_view()
     stmt = event_services.event_query(
         q=arg_text("q"),
         kind=arg_choice("kind", EventKind),
@@ -364,7 +399,12 @@ def list_events():
         tag=arg_text("tag"),
         date_from=arg_date("from"),
         date_to=arg_date("to"),
-    ).options(*_event_options())
+        organisation_id=arg_int("organisation", 0) or None,
+    )
+    if slim:
+        stmt, serialise = _calendar_query(stmt), serializers.event_calendar_json
+    else:
+        stmt, serialise = stmt.options(*_event_options()), serializers.event_json
     zone = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
     start, end = arg_date_or_instant("start", zone), arg_date_or_instant("end", zone)
     if start and end and end <= start:
@@ -375,19 +415,19 @@ def list_events():
         )
     if start and end:
         # A recurring series that began before the range may still have instances in it.
-        stmt = stmt.where(Event.starts_at < end, or_(Event.ends_at > start, Event.rrule != ""))
+        stmt = stmt.where(Event.id.in_(event_services.overlapping(start, end)))
         return _page(
             stmt,
-            serializers.event_json,
+            serialise,
             max_per_page=MAX_CALENDAR_PER_PAGE,
-            expand=lambda event: serializers.event_occurrences_json(event, start, end),
+            expand=lambda event: serializers.event_occurrences_json(event, start, end, serialise),
         )
     if start:
         stmt = stmt.where(Event.ends_at > start)
     if end:
         stmt = stmt.where(Event.starts_at < end)
     limit = MAX_CALENDAR_PER_PAGE if start or end else MAX_PER_PAGE
-    return _page(stmt, serializers.event_json, max_per_page=limit)
+    return _page(stmt, serialise, max_per_page=limit)
 
 
 @bp.post("/events")

@@ -5,7 +5,7 @@ import uuid
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import SearchableMixin, TimestampMixin, UTCDateTime, VersionedMixin, intpk
@@ -45,6 +45,16 @@ class Event(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
             "actual_attendance IS NULL OR actual_attendance >= 0", name="actual_positive"
         ),
         Index("ix_event_range", "starts_at", "ends_at"),
+        # "Overlaps [start, end)": ends after the start, starts before the end. Led by ends_at
+        # so that a month reads its own events, not every earlier one (see `overlapping`).
+        Index("ix_event_ends", "ends_at", "starts_at"),
+        # Recurring series, the few whose instances may fall after their first end.
+        Index(
+            "ix_event_recurring",
+            "starts_at",
+            postgresql_where=text("rrule <> ''"),
+            sqlite_where=text("rrule <> ''"),
+        ),
     )
 
     id: Mapped[intpk]

@@ -4,11 +4,12 @@ import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
@@ -169,6 +170,59 @@ def event_query(
     return stmt.options(
         selectinload(Event.tags), selectinload(Event.countries), selectinload(Event.responsible)
     )
+
+
+def overlapping(start: dt.datetime, end: dt.datetime):
+    """Ids of the events with time in [start, end), and of recurring series begun before end.
+
+    Two indexed branches (ix_event_ends, ix_event_recurring): written as one OR, PostgreSQL
+    read every earlier event to find a month's (7 ms instead of 2 at 20,000 events).
+    """
+    return union_all(
+        select(Event.id).where(Event.ends_at > start, Event.starts_at < end),
+        select(Event.id).where(Event.rrule != "", Event.starts_at < end),
+    )
+
+
+@dataclass
+class OrganisationEvents:
+    """An organisation's latest events, each with its roles there, and how many it has."""
+
+    rows: list[tuple[Event, list[ParticipationRole]]]
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.total > len(self.rows)
+
+
+def organisation_events(organisation_id: int, *, limit: int = 20) -> OrganisationEvents:
+    """The latest `limit` live events an organisation takes part in, newest first.
+
+    An organisation taking part twice in one event (host and sponsor) gives one row with
+    both roles, as the event list filtered by the organisation shows it once.
+    """
+    live = (
+        Event.deleted_at.is_(None),
+        Event.participations.any(Participation.organisation_id == organisation_id),
+    )
+    events = db.session.scalars(
+        select(Event).where(*live).order_by(Event.starts_at.desc(), Event.id.desc()).limit(limit)
+    ).all()
+    total = db.session.scalar(select(func.count()).select_from(Event).where(*live))
+    roles: dict[int, list[ParticipationRole]] = {event.id: [] for event in events}
+    if events:
+        for event_id, role in db.session.execute(
+            select(Participation.event_id, Participation.role)
+            .where(
+                Participation.organisation_id == organisation_id,
+                Participation.event_id.in_(roles),
+            )
+            .order_by(Participation.id)
+        ):
+            if role not in roles[event_id]:
+                roles[event_id].append(role)
+    return OrganisationEvents([(event, roles[event.id]) for event in events], total)
 
 
 def _clean(data: dict) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.db import TimestampMixin, UTCDateTime, intpk
 from crm.enums import LabelledEnum, enum_column
 from crm.extensions import db
+from crm.i18n import translated
 
 if TYPE_CHECKING:
     from crm.contacts.models import Contact
@@ -24,7 +25,7 @@ class Purpose(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_PURPOSE_LABELS[self.value])
+        return translated(_PURPOSE_LABELS[self.value])
 
 
 class LegalBasis(LabelledEnum):
@@ -39,7 +40,7 @@ class LegalBasis(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_BASIS_LABELS[self.value])
+        return translated(_BASIS_LABELS[self.value])
 
 
 _PURPOSE_LABELS = {

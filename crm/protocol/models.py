@@ -12,6 +12,7 @@ from crm.db import TimestampMixin, VersionedMixin, intpk
 from crm.enums import LabelledEnum, TwinCityCategory, enum_column
 from crm.events.models import Event
 from crm.extensions import db
+from crm.i18n import translated
 
 if TYPE_CHECKING:
     from crm.auth.models import User
@@ -72,7 +73,7 @@ class AgreementState(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_STATE_LABELS[self.value])
+        return translated(_STATE_LABELS[self.value])
 
 
 _STATE_LABELS = {
@@ -132,7 +133,7 @@ class GiftDirection(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_DIRECTION_LABELS[self.value])
+        return translated(_DIRECTION_LABELS[self.value])
 
 
 _DIRECTION_LABELS = {"given": _l("Given"), "received": _l("Received")}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.db import TimestampMixin, UTCDateTime, intpk, utcnow
 from crm.enums import LabelledEnum, enum_column
 from crm.extensions import db
+from crm.i18n import translated
 
 if TYPE_CHECKING:
     from crm.auth.models import User
@@ -29,7 +30,7 @@ class RuleKind(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_RULE_LABELS[self.value])
+        return translated(_RULE_LABELS[self.value])
 
     @property
     def is_event_rule(self) -> bool:
@@ -50,7 +51,7 @@ class OutboxStatus(LabelledEnum):
 
     @property
     def label(self) -> str:
-        return str(_STATUS_LABELS[self.value])
+        return translated(_STATUS_LABELS[self.value])
 
 
 _RULE_LABELS = {

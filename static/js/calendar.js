@@ -58,7 +58,8 @@
   function loadEvents(info, success, failure) {
     var range = "start=" + encodeURIComponent(info.startStr) + "&end=" + encodeURIComponent(info.endStr);
     var kind = kindSelect ? kindSelect.value : "";
-    var url = el.dataset.eventsUrl + "?" + range + (kind ? "&kind=" + encodeURIComponent(kind) : "");
+    // view=calendar: slim items (id, title, kind, status, times, url), not whole events.
+    var url = el.dataset.eventsUrl + "?view=calendar&" + range + (kind ? "&kind=" + encodeURIComponent(kind) : "");
     var requests = [getAllItems(url, 1, [])];
     var slug = calendarSelect ? calendarSelect.value : "";
     if (slug) {

@@ -273,6 +273,16 @@ def test_event_list_filters(api, add_event, db):
     assert titles("from=2026-06-13") == ["Board meeting"]
 
 
+def test_event_list_filters_by_organisation_once_per_event(api, add_event, make_org):
+    hub, other = make_org(name="Hub"), make_org(name="Other")
+    twice = [{"organisation_id": hub.id, "role": r} for r in ("host", "sponsor")]
+    add_event("With hub", participations=twice)
+    add_event("Without hub", participations=[{"organisation_id": other.id}])
+    items = api.get(f"/api/events?organisation={hub.id}").json["items"]
+    assert [e["title"] for e in items] == ["With hub"]
+    assert api.get("/api/events?organisation=hub").status_code == 422
+
+
 @pytest.mark.parametrize(
     "query, field",
     [
@@ -283,6 +293,7 @@ def test_event_list_filters(api, add_event, db):
         ("start=soon", "start"),
         ("start=2026-06-02&end=2026-06-01", "end"),
         ("per_page=0", "per_page"),
+        ("view=full", "view"),
     ],
 )
 def test_bad_event_list_arguments_are_422(api, query, field):
@@ -395,3 +406,159 @@ def test_range_query_expands_recurring_all_day_events(api, add_event, db):
         ("2026-05-03", "2026-05-04"),
         ("2026-06-03", "2026-06-04"),
     ]
+
+
+CALENDAR_KEYS = {
+    "id",
+    "uid",
+    "title",
+    "kind",
+    "status",
+    "visibility",
+    "all_day",
+    "starts_at",
+    "ends_at",
+    "start_date",
+    "end_date",
+    "timezone",
+    "url",
+}
+
+
+@pytest.fixture
+def busy_month(add_event, make_org, make_contact, make_user, db):
+    """Factory: `n` more events in May 2026 with every relation the full item shows."""
+    org, person, staff = make_org(), make_contact(), make_user()
+    made = []
+
+    def add(n):
+        for i in range(len(made), len(made) + n):
+            start = oslo(2026, 5, 1, 10) + dt.timedelta(hours=13 * i)
+            made.append(
+                add_event(
+                    f"Event {i:02d}",
+                    kind="delegation" if i % 2 else "meeting",
+                    start=start,
+                    responsible_id=staff.id,
+                    countries=["SE"],
+                    tags=[f"t{i}"],
+                    description="A long description " * 20,
+                    programme=[{"starts_at": start + dt.timedelta(hours=1), "title": "Talk"}],
+                    participations=[{"organisation_id": org.id}, {"contact_id": person.id}],
+                )
+            )
+        return made
+
+    return add
+
+
+def test_calendar_view_items_are_the_full_items_cut_to_what_a_calendar_draws(
+    api, add_event, busy_month
+):
+    busy_month(3)
+    add_event(
+        "Olavsfest",
+        is_all_day=True,
+        start_on=dt.date(2026, 5, 28),
+        end_on=dt.date(2026, 6, 2),
+        starts_at=None,
+        ends_at=None,
+    )
+    for query in ("start=2026-05-01&end=2026-06-08", "from=2026-05-01", "q=event"):
+        full = api.get(f"/api/events?{query}&per_page=2&page=2").json
+        slim = api.get(f"/api/events?{query}&per_page=2&page=2&view=calendar").json
+        assert {k: v for k, v in slim.items() if k != "items"} == {
+            k: v for k, v in full.items() if k != "items"
+        }, query
+        assert slim["items"], query
+        for slim_item, full_item in zip(slim["items"], full["items"], strict=True):
+            assert set(slim_item) == CALENDAR_KEYS, query
+            assert slim_item == {key: full_item[key] for key in CALENDAR_KEYS}, query
+    olavsfest = api.get("/api/events?q=olavsfest&view=calendar").json["items"]
+    assert (olavsfest[0]["all_day"], olavsfest[0]["end_date"]) == (True, "2026-06-02")
+
+
+def test_calendar_view_keeps_the_filters_and_the_order(api, busy_month):
+    busy_month(6)
+    for query in ("kind=delegation", "tag=t3", "country=se&to=2026-05-02", ""):
+        full = api.get(f"/api/events?{query}").json["items"]
+        slim = api.get(f"/api/events?{query}&view=calendar").json["items"]
+        assert [item["id"] for item in slim] == [item["id"] for item in full], query
+
+
+def test_calendar_view_expands_a_recurring_event_as_the_full_view_does(api, add_event, db):
+    series = add_event("Weekly stand-up", start=oslo(2026, 3, 16, 10), hours=1)
+    series.rrule = "FREQ=WEEKLY;COUNT=6"
+    series.exdates = "20260330T100000"
+    series.rdates = "20260401T150000"
+    market = add_event(
+        "Monthly market",
+        is_all_day=True,
+        start_on=dt.date(2026, 1, 3),
+        end_on=dt.date(2026, 1, 4),
+        starts_at=None,
+        ends_at=None,
+    )
+    market.rrule = "FREQ=MONTHLY;BYMONTHDAY=3"
+    db.session.commit()
+    ranged = "/api/events?start=2026-03-23&end=2026-04-20"
+    full = api.get(ranged).json
+    slim = api.get(f"{ranged}&view=calendar").json
+    assert [(i["title"], i["starts_at"], i["start_date"]) for i in slim["items"]] == [
+        ("Monthly market", None, "2026-04-03"),
+        ("Weekly stand-up", "2026-03-23T10:00:00+01:00", None),
+        ("Weekly stand-up", "2026-04-01T15:00:00+02:00", None),
+        ("Weekly stand-up", "2026-04-06T10:00:00+02:00", None),
+        ("Weekly stand-up", "2026-04-13T10:00:00+02:00", None),
+    ]
+    assert slim["items"] == [
+        {key: item[key] for key in CALENDAR_KEYS | {"recurring"}} for item in full["items"]
+    ]
+    assert all(item["recurring"] is True for item in slim["items"])
+    assert slim["total"] == full["total"] == 2
+
+
+def test_unknown_view_is_422_and_answers_nothing_else(api, add_event):
+    add_event()
+    for view in ("full", "Calendar", "calendar,full"):
+        response = api.get(f"/api/events?start=2026-05-01&end=2026-06-01&view={view}")
+        assert response.status_code == 422, view
+        assert list(response.json) == ["error"]
+        assert list(response.json["error"]["fields"]) == ["view"]
+        assert response.json["error"]["fields"]["view"] == "Use one of: calendar."
+
+
+def test_calendar_view_query_count_does_not_grow_and_reads_no_relations(
+    api, busy_month, count_queries
+):
+    ranged = "/api/events?start=2026-04-27&end=2026-06-08&per_page=1000"
+    counts = {}
+    for n in (5, 50):
+        busy_month(n - len(busy_month(0)))
+        with count_queries() as full:
+            assert len(api.get(ranged).json["items"]) == n
+        with count_queries() as slim:
+            assert len(api.get(f"{ranged}&view=calendar").json["items"]) == n
+        counts[n] = len(slim)
+        assert len(slim) < len(full)
+        # only the calendar's columns: no relation, no description
+        unread = ("description", "event_tag", "event_country", "programme_item", "participation")
+        assert not any(name in sql for sql in slim for name in unread), slim
+        assert any(name in sql for sql in full for name in unread)
+    assert counts[50] == counts[5]
+
+
+def test_events_loaded_for_the_calendar_refuse_to_load_anything_else(app, add_event, db):
+    from sqlalchemy.exc import InvalidRequestError
+
+    from crm.api.views import _calendar_query
+    from crm.events.services import event_query
+
+    add_event(tags="science")
+    db.session.expunge_all()
+    with app.test_request_context():
+        (event,) = db.session.scalars(_calendar_query(event_query())).all()
+    assert event.title == "Meeting"
+    for name in ("tags", "programme", "responsible", "description", "version"):
+        with pytest.raises(InvalidRequestError):
+            getattr(event, name)

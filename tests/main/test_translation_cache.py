@@ -1,0 +1,35 @@
+"""Templates and labels translate through a cached catalogue that still follows force_locale."""
+
+from flask import render_template_string
+from flask_babel import force_locale
+
+from crm.enums import LABELS, EventKind
+from crm.i18n import gettext, ngettext, translated
+from crm.reminders.models import OutboxStatus
+
+
+def test_template_strings_follow_the_language_and_force_locale(app):
+    template = "{{ _('Events') }}|{{ _('Failed') }}"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string(template) == "Events|Failed"
+        with force_locale("nb"):
+            assert render_template_string(template) == "Arrangementer|Mislyktes"
+        assert render_template_string(template) == "Events|Failed"
+
+
+def test_labels_are_cached_per_language(app):
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        assert EventKind.DELEGATION.label == "Delegasjonsbesøk"
+        assert OutboxStatus.FAILED.label == "Mislyktes"
+        with force_locale("en"):
+            assert EventKind.DELEGATION.label == "Delegation visit"
+            assert OutboxStatus.FAILED.label == "Failed"
+        assert EventKind.DELEGATION.label == "Delegasjonsbesøk"
+
+
+def test_without_a_catalogue_entry_or_a_context_the_text_is_kept(app):
+    with app.test_request_context("/", headers={"Accept-Language": "nb"}):
+        assert ngettext("%(num)s apple", "%(num)s apples", 2) == "%(num)s apples"
+        assert gettext("No such message id") == "No such message id"
+    with app.app_context():  # CLI and scheduler: the default language, Bokmål
+        assert translated(LABELS[(EventKind, "delegation")]) == "Delegasjonsbesøk"
