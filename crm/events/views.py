@@ -18,8 +18,13 @@ from crm.events.models import Event, Participation
 from crm.extensions import db
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
+from crm.organisations.models import Organisation
+from crm.pagination import paginate
 
 bp.before_request(require_login)
+
+# The largest id an integer column holds on PostgreSQL; a bigger one would be a database error.
+MAX_ID = 2**31 - 1
 
 
 def _date_arg(name: str) -> tuple[dt.date | None, bool]:
@@ -31,6 +36,19 @@ def _date_arg(name: str) -> tuple[dt.date | None, bool]:
         return dt.date.fromisoformat(value), False
     except ValueError:
         return None, True
+
+
+def _organisation_arg() -> tuple[Organisation | None, bool]:
+    """The organisation `?organisation=<id>` names, and whether the argument was not understood."""
+    value = request.args.get("organisation", "").strip()
+    if not value:
+        return None, False
+    try:
+        org_id = int(value)
+    except ValueError:
+        return None, True
+    org = db.session.get(Organisation, org_id) if 0 < org_id <= MAX_ID else None
+    return org, org is None
 
 
 def _get_event(event_id: int) -> Event:
@@ -63,6 +81,7 @@ def index():
         zone = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
         date_from, bad_from = utcnow().astimezone(zone).date(), False
     date_to, bad_to = _date_arg("to")
+    organisation, bad_organisation = _organisation_arg()
     stmt = services.event_query(
         q=args.get("q", ""),
         kind=args.get("kind", ""),
@@ -72,14 +91,17 @@ def index():
         tag=args.get("tag", ""),
         date_from=date_from,
         date_to=date_to,
+        organisation_id=organisation.id if organisation else None,
     )
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template(
         "events/index.html",
         page=page,
         date_from=date_from,
         date_to=date_to,
         bad_dates=bad_from or bad_to,
+        organisation=organisation,
+        bad_organisation=bad_organisation,
         kinds=EventKind.choices(),
         statuses=EventStatus.choices(),
         visibilities=Visibility.choices(),

@@ -1,11 +1,11 @@
 """Rules for follow-ups, interactions and the timeline of a contact or organisation."""
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.db import utcnow
 from crm.errors import ServiceError
@@ -255,6 +255,17 @@ def delete_interaction(interaction: Interaction) -> None:
     db.session.flush()
 
 
+# A timeline shows a page of this many items; pages deeper than TIMELINE_MAX_PAGE are empty
+# (each page fetches every newer item again, so a deep page costs what all before it cost).
+TIMELINE_PAGE_SIZE = 25
+TIMELINE_MAX_PAGE = 200
+# An event shows on the day it starts in its own zone. UTC offsets run from -12 to +14
+# hours, so that day can disagree with the order of the UTC start by up to 26 hours.
+_ZONE_SPREAD = dt.timedelta(hours=27)
+# Items of one day: follow-ups first, then interactions, then events.
+_KIND_RANK = {"followup": 2, "interaction": 1, "event": 0}
+
+
 @dataclass
 class TimelineItem:
     """One line of a timeline: an interaction, an event taken part in, or a follow-up."""
@@ -263,14 +274,42 @@ class TimelineItem:
     day: dt.date
     record: object
     role: object = None
+    # Newest first is this key, descending; each source's query orders by the same key.
+    tiebreak: tuple = field(default=(), compare=False, repr=False)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.day, _KIND_RANK[self.kind], *self.tiebreak)
 
 
-def timeline_for(contact=None, organisation=None, limit: int = 200) -> list[TimelineItem]:
-    """A contact's or organisation's interactions, events and follow-ups, newest first."""
+@dataclass
+class TimelinePage:
+    """One page of a timeline, newest first, and whether an older page follows."""
+
+    items: list[TimelineItem]
+    page: int
+    has_more: bool
+
+
+def _event_day(event) -> dt.date:
+    return event.start_on if event.is_all_day and event.start_on else event.local_start.date()
+
+
+def timeline_for(
+    contact=None, organisation=None, limit: int = TIMELINE_PAGE_SIZE, page: int = 1
+) -> TimelinePage:
+    """A page of a contact's or organisation's interactions, events and follow-ups, newest first.
+
+    Each source gives its first `page * limit + 1` items in the timeline's own order, so
+    their merge begins with the first `page * limit + 1` items of the whole timeline: the
+    page is a slice of it, and the one item more says whether an older page exists.
+    """
     from crm.events.models import Event, Participation
 
-    if contact is None and organisation is None:
-        return []
+    page = max(page, 1)
+    if (contact is None and organisation is None) or page > TIMELINE_MAX_PAGE:
+        return TimelinePage([], page, False)
+    wanted = page * limit + 1
     if contact is not None:
         interaction_cond = Interaction.contact_id == contact.id
         participation_cond = Participation.contact_id == contact.id
@@ -279,35 +318,63 @@ def timeline_for(contact=None, organisation=None, limit: int = 200) -> list[Time
         interaction_cond = Interaction.organisation_id == organisation.id
         participation_cond = Participation.organisation_id == organisation.id
         followup_cond = FollowUp.organisation_id == organisation.id
+
     items = [
-        TimelineItem("interaction", i.occurred_on, i)
+        TimelineItem("interaction", i.occurred_on, i, tiebreak=(i.id,))
         for i in db.session.scalars(
             select(Interaction)
             .where(interaction_cond)
             .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-            .options(selectinload(Interaction.created_by), selectinload(Interaction.event))
-            .limit(limit)
+            .options(joinedload(Interaction.created_by))
+            .limit(wanted)
         )
     ]
-    for p in db.session.scalars(
+
+    participations = (
         select(Participation)
         .join(Participation.event)
         .where(participation_cond, Event.deleted_at.is_(None))
-        .order_by(Event.starts_at.desc())
-        .options(selectinload(Participation.event))
-        .limit(limit)
-    ):
+        .order_by(Event.starts_at.desc(), Event.id.desc(), Participation.id.desc())
+    )
+    # An event that starts a little earlier in UTC may still fall on a later local day
+    # (Tokyo against New York): past the `wanted`-th start, take a day more, so the merge
+    # misses none. Two queries always, however many events there are.
+    cutoff = db.session.scalar(
+        participations.with_only_columns(Event.starts_at).offset(wanted - 1).limit(1)
+    )
+    if cutoff is not None:
+        participations = participations.where(Event.starts_at >= cutoff - _ZONE_SPREAD)
+    found = db.session.scalars(participations.options(contains_eager(Participation.event)))
+    for p in found:
         event = p.event
-        day = event.start_on if event.is_all_day and event.start_on else event.local_start.date()
-        items.append(TimelineItem("event", day, event, role=p.role))
-    for f in db.session.scalars(
-        select(FollowUp)
-        .where(followup_cond)
-        .order_by(FollowUp.created_at.desc())
-        .options(selectinload(FollowUp.assignee))
-        .limit(limit)
+        items.append(
+            TimelineItem(
+                "event",
+                _event_day(event),
+                event,
+                role=p.role,
+                tiebreak=(event.starts_at, event.id, p.id),
+            )
+        )
+
+    # A follow-up shows on its due date, else on the day it was created: two queries, each
+    # in the order of that day, so that a long-open follow-up due next week is not missed.
+    followups = select(FollowUp).where(followup_cond).options(joinedload(FollowUp.assignee))
+    for stmt in (
+        followups.where(FollowUp.due_on.is_not(None)).order_by(
+            FollowUp.due_on.desc(), FollowUp.created_at.desc(), FollowUp.id.desc()
+        ),
+        followups.where(FollowUp.due_on.is_(None)).order_by(
+            FollowUp.created_at.desc(), FollowUp.id.desc()
+        ),
     ):
-        items.append(TimelineItem("followup", f.due_on or f.created_at.date(), f))
-    order = {"followup": 0, "interaction": 1, "event": 2}
-    items.sort(key=lambda item: (item.day, -order[item.kind]), reverse=True)
-    return items[:limit]
+        items += [
+            TimelineItem(
+                "followup", f.due_on or f.created_at.date(), f, tiebreak=(f.created_at, f.id)
+            )
+            for f in db.session.scalars(stmt.limit(wanted))
+        ]
+
+    items.sort(key=lambda item: item.sort_key, reverse=True)
+    start = (page - 1) * limit
+    return TimelinePage(items[start : start + limit], page, len(items) > start + limit)

@@ -27,7 +27,23 @@ bp.before_request(require_login)
 
 @bp.app_template_global("timeline_for")
 def _timeline_for(contact=None, organisation=None):
-    return services.timeline_for(contact=contact, organisation=organisation)
+    """The page of the timeline that `?timeline_page=` asks for (page 1 if it is not a number)."""
+    page = request.args.get("timeline_page", 1, type=int)
+    return services.timeline_for(contact=contact, organisation=organisation, page=page)
+
+
+@bp.app_template_global("timeline_page_url")
+def _timeline_page_url(page: int) -> str:
+    """This page's address showing timeline page `page`, the other query arguments kept."""
+    args = {
+        key: values
+        for key, values in request.args.to_dict(flat=False).items()
+        if key != "timeline_page" and not key.startswith("_")
+    }
+    if page > 1:
+        args["timeline_page"] = page
+    args.update(request.view_args or {})
+    return url_for(request.endpoint, **args, _anchor="timeline-heading")
 
 
 @bp.app_template_global("open_followups_for_event")

@@ -1,23 +1,26 @@
 """Organisation pages: list with search and filters, detail, new, edit, delete."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm.auth.access import editor_required, require_login
 from crm.contacts.models import Membership
 from crm.enums import OrganisationKind
 from crm.errors import ServiceError
-from crm.events.models import Event, Participation
+from crm.events import services as event_services
 from crm.extensions import db
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
 from crm.organisations import bp, services
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.models import Organisation
+from crm.pagination import paginate
 
 bp.before_request(require_login)
+
+# The organisation page lists this many of its latest events; the event list has them all.
+RECENT_EVENTS = 20
 
 
 @bp.route("/")
@@ -30,7 +33,7 @@ def index():
         country=args.get("country", ""),
         tag=args.get("tag", ""),
     )
-    page = db.paginate(stmt, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(stmt)
     return render_template(
         "organisations/index.html",
         page=page,
@@ -41,7 +44,7 @@ def index():
 
 @bp.route("/<int:org_id>")
 def show(org_id: int):
-    """An organisation with its people and its events."""
+    """An organisation with its people and its latest events (all of them: the event list)."""
     org = db.get_or_404(
         Organisation,
         org_id,
@@ -50,15 +53,8 @@ def show(org_id: int):
             selectinload(Organisation.memberships).selectinload(Membership.contact),
         ],
     )
-    participations = db.session.scalars(
-        select(Participation)
-        .join(Participation.event)
-        .where(Participation.organisation_id == org.id, Event.deleted_at.is_(None))
-        .order_by(Event.starts_at.desc())
-        .options(selectinload(Participation.event))
-        .limit(200)
-    ).all()
-    return render_template("organisations/show.html", org=org, participations=participations)
+    events = event_services.organisation_events(org.id, limit=RECENT_EVENTS)
+    return render_template("organisations/show.html", org=org, events=events)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -341,11 +341,17 @@ def test_event_shows_in_the_calendar(admin_page, live_app, screenshot):
             ends_at=dt.datetime.combine(today, dt.time(14), OSLO),
         )
         db.session.commit()
-    visit(page, "/calendar")
+    # the calendar asks for slim items (view=calendar), not whole events
+    with page.expect_response(lambda r: "/api/events?" in r.url) as answer:
+        visit(page, "/calendar")
+    assert "view=calendar" in answer.value.url
+    assert "programme" not in answer.value.json()["items"][0]
     expect(page.get_by_role("link", name="Kalender", exact=True)).to_have_attribute(
         "aria-current", "page"
     )
     expect(page.locator("#calendar").get_by_text("Konsulatmøte")).to_be_visible()
+    link = page.locator("#calendar a", has_text="Konsulatmøte").first
+    expect(link).to_have_attribute("href", re.compile(r"/events/\d+$"))
     page.checker.check()  # again, now that the events are drawn
     screenshot(page, "calendar")
 
@@ -380,3 +386,42 @@ def test_every_page_passes_axe_in_both_languages(admin_page, live_app, lang):
         assert response.status == 200, f"{path} answered {response.status}"
         assert page.locator("html").get_attribute("lang") == lang
         expect(page.get_by_role("heading", level=1)).to_have_count(1)
+
+
+def test_busy_organisation_pages_its_events_and_timeline(admin_page, live_app):
+    """20 events with a link to all of them, and a timeline 25 entries at a time."""
+    from crm.events.services import create_event
+    from crm.extensions import db
+    from crm.followups.services import add_interaction
+    from crm.organisations.services import create_organisation
+
+    with live_app.test_request_context():
+        org = create_organisation(name="Travel partner", kind="ngo", country="SE", city="")
+        db.session.flush()
+        for i in range(25):
+            start = dt.datetime(2026, 1, 1 + i, 10, tzinfo=OSLO)
+            create_event(
+                title=f"Study trip {i:02d}",
+                kind="delegation",
+                starts_at=start,
+                ends_at=start + dt.timedelta(hours=2),
+                participations=[{"organisation_id": org.id, "role": "host"}],
+            )
+            add_interaction(
+                kind="met", occurred_on=start.date(), note=f"Talk {i}", organisation_id=org.id
+            )
+        db.session.commit()
+        org_id = org.id
+    page = admin_page
+    visit(page, f"/organisations/{org_id}")
+    events = page.locator("section[aria-labelledby=events-heading] li")
+    expect(events).to_have_count(20)
+    # The admin's language is whichever an earlier test left: name things in both.
+    timeline = page.get_by_role("navigation", name=re.compile("Sider i tidslinjen|Timeline pages"))
+    submit(page, timeline.get_by_role("link", name=re.compile("Eldre oppføringer|Older entries")))
+    assert page.url.endswith(f"/organisations/{org_id}?timeline_page=2#timeline-heading")
+    expect(page.locator("ol.timeline > li")).to_have_count(25)  # 50 entries in all
+    submit(page, timeline.get_by_role("link", name=re.compile("Nyere oppføringer|Newer entries")))
+    submit(page, page.get_by_role("link", name=re.compile("Alle 25 arrangementer|All 25 events")))
+    expect(page.locator("tbody tr")).to_have_count(25)
+    expect(page.locator("main")).to_contain_text(re.compile("(Organisasjon|Organisation): Travel"))

@@ -1,6 +1,7 @@
 """Event pages: roles, the one-page delegation form, validation, lists, locking, DST display."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -512,3 +513,42 @@ def test_delete_with_a_stale_version_is_refused(client, login_as, db, make_event
 def test_unknown_event_is_404(client, login_as):
     login_as("viewer")
     assert client.get("/events/999").status_code == 404
+
+
+def test_list_filters_by_organisation_and_keeps_it_with_other_filters(
+    client, login_as, make_event, make_org
+):
+    hub, other = make_org(name="Hub <b>&</b> Co"), make_org(name="Other")
+    make_event(
+        title="Congress with hub",
+        kind="congress",
+        participations=[
+            {"organisation_id": hub.id, "role": "host"},
+            {"organisation_id": hub.id, "role": "sponsor"},
+            {"organisation_id": other.id, "role": "guest"},
+        ],
+    )
+    make_event(title="Visit with hub", participations=[{"organisation_id": hub.id}])
+    make_event(title="Visit without hub", participations=[{"organisation_id": other.id}])
+    login_as("viewer", locale="en")
+
+    listed = client.get(f"/events/?organisation={hub.id}").text
+    rows = re.findall(r'<a href="/events/\d+">([^<]+)</a>', listed.split("<tbody>", 1)[1])
+    assert sorted(rows) == ["Congress with hub", "Visit with hub"]  # once each
+    assert "Organisation: Hub &lt;b&gt;&amp;&lt;/b&gt; Co" in listed
+    assert f'<input type="hidden" name="organisation" value="{hub.id}">' in listed
+    congresses = client.get(f"/events/?organisation={hub.id}&kind=congress").text
+    assert "Congress with hub" in congresses and "Visit with hub" not in congresses
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "999999", "99999999999999999999"])
+def test_list_ignores_an_organisation_it_cannot_find_and_says_so(
+    client, login_as, make_event, make_org, value
+):
+    make_event(title="Visit", participations=[{"organisation_id": make_org().id}])
+    login_as("viewer", locale="en")
+    response = client.get(f"/events/?organisation={value}")
+    assert response.status_code == 200
+    assert "The organisation was not found and its filter was ignored." in response.text
+    assert "Visit</a>" in response.text
+    assert 'name="organisation"' not in response.text

@@ -1,6 +1,7 @@
 """Follow-up rules: creation, several at once, done/drop, the assignment mail, the timeline."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,6 +12,7 @@ from crm.reminders import jobs
 from crm.reminders.models import OutboxMessage, RuleKind
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +140,7 @@ def test_timeline_is_newest_first_with_interactions_events_and_followups(
     services.create_followup(title="Send book", due_on="2026-04-01", contact_id=astrid.id)
     db.session.commit()
     timeline = services.timeline_for(contact=astrid)
-    assert [(item.kind, item.day.isoformat()) for item in timeline] == [
+    assert [(item.kind, item.day.isoformat()) for item in timeline.items] == [
         ("followup", "2026-04-01"),
         ("interaction", "2026-03-01"),
         ("event", "2026-02-10"),
@@ -156,3 +158,108 @@ def test_interaction_needs_a_kind_a_date_and_a_subject(db, make_contact):
         with pytest.raises(ServiceError) as error:
             services.add_interaction(**data)
         assert error.value.field == field
+
+
+def _timeline_rows(page) -> list[tuple[str, str, str]]:
+    return [
+        (item.kind, item.day.isoformat(), getattr(item.record, "title", None) or item.record.note)
+        for item in page.items
+    ]
+
+
+def test_timeline_pages_merge_the_three_sources_newest_first_with_ties_on_one_day(
+    db, make_org, make_event
+):
+    org = make_org()
+    expected = []
+    # Ten days, newest first; each day a follow-up, two interactions and an event.
+    for i in range(10):
+        day = dt.date(2026, 3, 20) - dt.timedelta(days=i)
+        followup = services.create_followup(
+            title=f"Follow-up {i}", due_on=day, organisation_id=org.id
+        )
+        followup.created_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        for suffix in ("a", "b"):
+            services.add_interaction(
+                kind="met", occurred_on=day, note=f"Met {i}{suffix}", organisation_id=org.id
+            )
+        make_event(
+            title=f"Visit {i}",
+            starts_at=dt.datetime.combine(day, dt.time(10), OSLO),
+            participations=[{"organisation_id": org.id, "role": "host"}],
+        )
+        expected += [
+            ("followup", day.isoformat(), f"Follow-up {i}"),
+            ("interaction", day.isoformat(), f"Met {i}b"),  # same day: the later entry first
+            ("interaction", day.isoformat(), f"Met {i}a"),
+            ("event", day.isoformat(), f"Visit {i}"),
+        ]
+    # A follow-up without a due date shows on the day it was made.
+    undated = services.create_followup(title="Undated", organisation_id=org.id)
+    undated.created_at = dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC)
+    db.session.commit()
+    # (made after "Follow-up 5", due that day: the later entry first)
+    expected.insert(20, ("followup", "2026-03-15", "Undated"))
+
+    first = services.timeline_for(organisation=org)
+    second = services.timeline_for(organisation=org, page=2)
+    assert _timeline_rows(first) == expected[:25] and first.has_more
+    assert _timeline_rows(second) == expected[25:] and not second.has_more
+    assert len(second.items) == 16
+    # Smaller pages cut the same stream at other places.
+    for limit in (3, 7):
+        pages = [services.timeline_for(organisation=org, limit=limit, page=p) for p in (1, 2, 3)]
+        rows = [row for p in pages for row in _timeline_rows(p)]
+        assert rows == expected[: 3 * limit]
+        assert all(p.has_more for p in pages)
+
+
+def test_timeline_shows_a_followup_due_later_first_however_early_it_was_made(db, make_contact):
+    astrid = make_contact()
+    services.create_followup(title="Renew agreement", due_on="2027-06-01", contact_id=astrid.id)
+    for i in range(5):
+        services.create_followup(
+            title=f"Call {i}", due_on=f"2026-01-0{i + 1}", contact_id=astrid.id
+        )
+    db.session.commit()
+    page = services.timeline_for(contact=astrid, limit=2)
+    assert [item.record.title for item in page.items] == ["Renew agreement", "Call 4"]
+
+
+def test_timeline_orders_events_by_their_local_day_across_pages(db, make_contact, make_event):
+    astrid = make_contact()
+
+    def visit(title, utc_start, zone):
+        event = make_event(
+            title=title,
+            timezone=zone,
+            starts_at=utc_start,
+            participations=[{"contact_id": astrid.id, "role": "guest"}],
+        )
+        return event
+
+    visit("Oslo, 7 March", dt.datetime(2026, 3, 7, 9, tzinfo=dt.UTC), "Europe/Oslo")
+    visit("Oslo, 6 March", dt.datetime(2026, 3, 6, 9, tzinfo=dt.UTC), "Europe/Oslo")
+    # Later in UTC than Tokyo's breakfast, but still 5 March in New York.
+    visit("New York, 5 March 21:00", dt.datetime(2026, 3, 6, 2, tzinfo=dt.UTC), "America/New_York")
+    visit("New York, 5 March 20:00", dt.datetime(2026, 3, 6, 1, tzinfo=dt.UTC), "America/New_York")
+    visit("Tokyo, 6 March 08:30", dt.datetime(2026, 3, 5, 23, 30, tzinfo=dt.UTC), "Asia/Tokyo")
+
+    pages = [services.timeline_for(contact=astrid, limit=3, page=p) for p in (1, 2)]
+    assert [[item.record.title for item in p.items] for p in pages] == [
+        ["Oslo, 7 March", "Oslo, 6 March", "Tokyo, 6 March 08:30"],
+        ["New York, 5 March 21:00", "New York, 5 March 20:00"],
+    ]
+    assert [p.has_more for p in pages] == [True, False]
+
+
+def test_timeline_page_out_of_range_is_empty_or_the_first(db, make_contact):
+    astrid = make_contact()
+    services.add_interaction(kind="met", occurred_on="2026-01-05", contact_id=astrid.id)
+    db.session.commit()
+    assert len(services.timeline_for(contact=astrid, page=0).items) == 1
+    assert services.timeline_for(contact=astrid, page=0).page == 1
+    beyond = services.timeline_for(contact=astrid, page=2)
+    assert beyond.items == [] and not beyond.has_more
+    deep = services.timeline_for(contact=astrid, page=services.TIMELINE_MAX_PAGE + 1)
+    assert deep.items == [] and not deep.has_more

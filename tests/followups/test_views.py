@@ -211,3 +211,48 @@ def test_event_page_lists_open_followups_with_a_done_button(client, login_as, db
     assert "Thank the mayor" in page.text and "Book hotel" not in page.text
     assert f"/followups/{open_one.id}/done" in page.text
     assert f"/followups/from-event/{event.id}" in page.text
+
+
+@pytest.mark.parametrize("subject", ["organisation", "contact"])
+def test_timeline_shows_25_entries_and_pages_to_older_ones(
+    client, login_as, db, make_org, make_contact, subject
+):
+    record = make_org() if subject == "organisation" else make_contact()
+    for i in range(30):
+        services.add_interaction(
+            kind="met",
+            occurred_on=dt.date(2026, 1, 1) + dt.timedelta(days=i),
+            note=f"Meeting {i:02d}",
+            **{f"{subject}_id": record.id},
+        )
+    db.session.commit()
+    login_as("viewer", locale="en")
+    path = f"/{subject}s/{record.id}"
+
+    first = client.get(f"{path}?tab=notes").text
+    assert "Meeting 29" in first and "Meeting 05" in first and "Meeting 04" not in first
+    assert '<nav class="mt-2" aria-label="Timeline pages">' in first
+    assert f'href="{path}?tab=notes&amp;timeline_page=2#timeline-heading" rel="next">Older' in first
+    assert "Newer entries" not in first
+
+    second = client.get(f"{path}?tab=notes&timeline_page=2").text
+    assert "Meeting 04" in second and "Meeting 00" in second and "Meeting 05" not in second
+    assert f'href="{path}?tab=notes#timeline-heading" rel="prev">Newer entries' in second
+    assert "Older entries" not in second
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "3", "99999999999999999999"])
+def test_timeline_page_out_of_range_is_never_an_error(client, login_as, db, make_org, value):
+    org = make_org()
+    services.add_interaction(
+        kind="met", occurred_on="2026-01-05", note="Only meeting", organisation_id=org.id
+    )
+    db.session.commit()
+    login_as("viewer", locale="en")
+    response = client.get(f"/organisations/{org.id}?timeline_page={value}")
+    assert response.status_code == 200
+    if value in ("3", "99999999999999999999"):
+        assert "Only meeting" not in response.text
+        assert f'<a href="/organisations/{org.id}#timeline-heading">' in response.text
+    else:
+        assert "Only meeting" in response.text

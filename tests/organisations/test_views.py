@@ -1,8 +1,15 @@
 """Organisation pages: roles, forms, search, filters, optimistic locking."""
 
+import datetime as dt
+import html
+import re
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from crm.organisations.models import Organisation
+
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 def org_form(**overrides):
@@ -168,3 +175,58 @@ def test_two_saves_in_the_same_instant_give_the_loser_a_conflict_page_not_a_500(
     assert response.status_code == 409
     assert "Someone else changed this record" in response.text
     assert "<h1>Not saved</h1>" in response.text
+
+
+def _event_rows(html: str) -> list[str]:
+    """The titles linked from an event list's table, in order."""
+    table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'<a href="/events/\d+">([^<]+)</a>', table)
+
+
+def test_page_shows_the_20_latest_events_and_a_link_to_all_of_them(
+    client, login_as, db, make_org, make_event
+):
+    hub, other = make_org(name="Hub"), make_org(name="Other")
+    today = dt.datetime.now(OSLO).replace(hour=10, minute=0, second=0, microsecond=0)
+    for i in range(25):  # twelve in the past, thirteen from today on
+        roles = [{"organisation_id": hub.id, "role": "host"}]
+        if i == 24:  # taking part twice in one event is one row with both roles
+            roles.append({"organisation_id": hub.id, "role": "sponsor"})
+        make_event(
+            title=f"Visit {i:02d}",
+            starts_at=today + dt.timedelta(days=i - 12),
+            participations=roles,
+        )
+    make_event(title="Other visit", participations=[{"organisation_id": other.id}])
+    make_event(
+        title="Deleted visit",
+        participations=[{"organisation_id": hub.id}],
+        deleted_at=dt.datetime.now(dt.UTC),
+    )
+    login_as("viewer", locale="en")
+
+    page = client.get(f"/organisations/{hub.id}").text
+    events = page.split('id="events-heading"', 1)[1].split("</section>", 1)[0]
+    shown = re.findall(r">(Visit \d\d)</a>", events)
+    assert shown == [f"Visit {i:02d}" for i in range(24, 4, -1)]
+    assert "Host, Sponsor" in events
+    assert "Other visit" not in events and "Deleted visit" not in events
+    link = re.search(r'<a href="([^"]+)">All 25 events</a>', events)
+    assert link, events
+
+    # The link lists all of them, past and future, each once, and no one else's.
+    listed = client.get(html.unescape(link.group(1)))
+    assert listed.status_code == 200
+    assert sorted(_event_rows(listed.text)) == [f"Visit {i:02d}" for i in range(25)]
+    assert "Organisation: Hub" in listed.text
+    assert f'<input type="hidden" name="organisation" value="{hub.id}">' in listed.text
+
+
+def test_page_with_few_events_counts_them_without_a_link(client, login_as, make_org, make_event):
+    org = make_org(name="Small partner")
+    for i in range(3):
+        make_event(title=f"Visit {i}", participations=[{"organisation_id": org.id}])
+    login_as("viewer", locale="en")
+    page = client.get(f"/organisations/{org.id}").text
+    assert "3 in all" in page
+    assert "?organisation=" not in page

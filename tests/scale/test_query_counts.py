@@ -1,6 +1,7 @@
 """A page's query count does not grow with its rows (no N+1): 5 rows cost what 50 cost."""
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
@@ -112,3 +113,59 @@ def test_query_count_does_not_grow_with_rows(app, db, client, login_as, page):
         counts[n] = len(statements)
     assert counts[50] == counts[5], f"{page}: {counts[5]} queries for 5 rows, {counts[50]} for 50"
     assert counts[5] <= 15, f"{page}: {counts[5]} queries"
+
+
+def build_history(db, n: int) -> int:
+    """An organisation with n events (in three of which it takes part twice), n interactions
+    and n follow-ups (every other one without a due date); returns its id."""
+    from crm.followups.models import FollowUp, Interaction
+
+    org = Organisation(name="Busy partner", kind="ngo", country="SE")
+    db.session.add(org)
+    for i in range(n):
+        day = dt.date(2031, 1, 1) + dt.timedelta(days=i)
+        start = dt.datetime.combine(day, dt.time(10), OSLO)
+        event = Event(
+            title=f"Delegasjon {i}",
+            kind="delegation",
+            visibility="public",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+        )
+        event.participations = [Participation(organisation=org, role="host")]
+        if i < 3:
+            event.participations.append(Participation(organisation=org, role="sponsor"))
+        db.session.add_all(
+            [
+                event,
+                Interaction(kind="met", occurred_on=day, note=f"Partner {i}", organisation=org),
+                FollowUp(title=f"Oppfølging {i}", due_on=day if i % 2 else None, organisation=org),
+            ]
+        )
+    db.session.commit()
+    return org.id
+
+
+@pytest.mark.parametrize("query", ["", "?timeline_page=2"])
+def test_organisation_page_query_count_does_not_grow_with_its_history(db, client, login_as, query):
+    """Its events and timeline are cut to a page, and cost the same queries at 3 rows or 60."""
+    login_as("coordinator")
+    counts = {}
+    for n in (3, 60):
+        db.session.commit()
+        with db.engine.begin() as conn:
+            for model in (Event, Organisation):
+                conn.execute(model.__table__.delete())
+        db.session.expire_all()
+        path = f"/organisations/{build_history(db, n)}{query}"
+        client.get(path)
+        db.session.expire_all()
+        with count_queries(db) as statements:
+            response = client.get(path)
+        assert response.status_code == 200
+        counts[n] = len(statements)
+    # 20 events in its list; 25 entries in its timeline, events, interactions and follow-ups
+    shown = set(re.findall(r"(?:Delegasjon|Partner|Oppfølging) \d+", response.text))
+    assert len(shown) <= 20 + 25, len(shown)
+    assert counts[60] == counts[3], f"{counts[3]} queries for 3 rows, {counts[60]} for 60"
+    assert counts[3] <= 15, f"{counts[3]} queries"
