@@ -204,8 +204,10 @@ def wrk(port: int, path: str, headers: dict, connections: int, seconds: int, scr
 
 def pages(ids: dict, anchor: dt.date, etag: str) -> list[tuple[str, str, dict]]:
     """(name, path, extra headers) of every measured page."""
+    # What /calendar asks for a month: the six weeks of its grid (Monday to Monday), slim items.
     month = anchor.replace(day=1)
-    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    grid_start = month - dt.timedelta(days=month.weekday())
+    grid_end = grid_start + dt.timedelta(days=42)
     year_ago = anchor - dt.timedelta(days=365)
     return [
         ("hello (ceiling)", "/bench/hello", {}),
@@ -219,7 +221,11 @@ def pages(ids: dict, anchor: dt.date, etag: str) -> list[tuple[str, str, dict]]:
             {},
         ),
         (f"organisation, {ids['org_events']} events", f"/organisations/{ids['org_id']}", {}),
-        ("calendar JSON, a month", f"/api/events?start={month}&end={next_month}", {}),
+        (
+            "calendar JSON, a month",
+            f"/api/events?start={grid_start}&end={grid_end}&view=calendar&per_page=1000",
+            {},
+        ),
         ("event page", f"/events/{ids['event_id']}", {}),
         ("dashboard (/)", "/", {}),
         ("feed 304", "/calendars/public.ics", {"If-None-Match": etag}),
