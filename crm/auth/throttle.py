@@ -31,18 +31,30 @@ def failures(*, email: str | None = None, ip: str | None = None, now=None) -> in
     return db.session.scalar(stmt)
 
 
-def is_throttled(email: str, ip: str, now: dt.datetime | None = None) -> bool:
-    """True when the account or the address has used up its failures for the window."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    return failures(email=email, now=now) >= limit or failures(ip=ip, now=now) >= limit
+def reserve(email: str, ip: str, now: dt.datetime | None = None) -> LoginAttempt | None:
+    """Count this attempt as a failure before the password is checked; None when over the limit.
 
-
-def record_failure(email: str, ip: str, now: dt.datetime | None = None) -> None:
-    """Count a failed login, and prune attempts older than the window (flushes)."""
+    The attempt is committed first and then counted together with everyone else's: of many
+    guesses sent at once (one per worker), each sees at least those committed before it, so
+    no more than the limit get their password checked. A refused attempt is taken back (it
+    checked nothing); a successful login clears the account's count (`clear_failures`).
+    """
     now = now or utcnow()
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.at <= _window(now)))
-    db.session.add(LoginAttempt(at=now, email=normalise_email(email)[:254], ip=ip[:45]))
-    db.session.flush()
+    attempt = LoginAttempt(at=now, email=normalise_email(email)[:254], ip=ip[:45])
+    db.session.add(attempt)
+    db.session.commit()
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    if failures(email=email, now=now) > limit or failures(ip=ip, now=now) > limit:
+        release(attempt)
+        return None
+    return attempt
+
+
+def release(attempt: LoginAttempt) -> None:
+    """Take back a reserved attempt that turned out not to be a failure (commits)."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt.id))
+    db.session.commit()
 
 
 def clear_failures(email: str) -> None:

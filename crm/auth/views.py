@@ -45,13 +45,11 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        ip = client_ip()
-        if throttle.is_throttled(form.email.data, ip):
+        if throttle.reserve(form.email.data, client_ip()) is None:
             return too_many_attempts("auth/login.html", form=form)
         user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
+        if user is None:  # the reserved attempt stays counted as a failure
             db.session.rollback()
-            throttle.record_failure(form.email.data, ip)
             record(
                 "login_failed",
                 object_type="user",
@@ -161,8 +159,8 @@ def account_password():
     form = PasswordChangeForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
-        ip = client_ip()
-        if throttle.is_throttled(user.email, ip):
+        attempt = throttle.reserve(user.email, client_ip())
+        if attempt is None:
             return too_many_attempts(
                 "auth/account.html",
                 form=form,
@@ -177,12 +175,12 @@ def account_password():
             )
         except ServiceError as error:
             db.session.rollback()
-            if error.field == "current_password":
-                # a guessed current password counts like a failed login
-                throttle.record_failure(user.email, ip)
-                db.session.commit()
+            if error.field != "current_password":
+                # only a guessed current password counts like a failed login
+                throttle.release(attempt)
             apply_service_error(form, error)
         else:
+            db.session.delete(attempt)
             db.session.commit()
             remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
             lang = session.get("lang")

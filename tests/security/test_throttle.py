@@ -82,3 +82,21 @@ def test_email_is_counted_case_insensitively(client, make_user):
     for i in range(10):
         attempt(client, "KARI@example.org" if i % 2 else "kari@example.org ", ip=f"10.3.0.{i}")
     assert attempt(client, "Kari@Example.org", ip="10.3.1.1").status_code == 429
+
+
+def test_a_burst_of_guesses_gets_no_more_than_the_limit_checked(app, db, make_user):
+    """Guesses sent at once (one per worker) cannot all slip in under the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = make_user().email
+    db.session.rollback()  # on SQLite this thread's transaction would hold the write lock
+
+    def guess(i):
+        with app.test_client() as client:
+            return attempt(client, email, ip=f"198.51.100.{i}").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(guess, range(30)))
+    assert codes.count(200) <= 10  # passwords checked: at most the limit
+    assert codes.count(429) >= 20 and set(codes) <= {200, 429}
+    assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) <= 10
