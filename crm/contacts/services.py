@@ -100,7 +100,7 @@ def _email(value: str, field: str) -> str:
         ) from None
 
 
-def _clean(data: dict) -> dict:
+def clean_fields(data: dict) -> dict:
     """Validate and normalise contact fields; raise ServiceError on the first problem."""
     unknown = set(data) - set(FIELDS)
     if unknown:
@@ -149,7 +149,7 @@ def _clean(data: dict) -> dict:
 def create_contact(*, tags: str | list[str] | None = None, **fields) -> Contact:
     """Create a contact (flushes, never commits)."""
     fields.setdefault("last_name", "")
-    contact = Contact(**_clean(fields))
+    contact = Contact(**clean_fields(fields))
     contact.tags = get_tags(parse_tags(tags))
     db.session.add(contact)
     db.session.flush()
@@ -159,7 +159,7 @@ def create_contact(*, tags: str | list[str] | None = None, **fields) -> Contact:
 def update_contact(contact: Contact, *, version: int | None = None, tags=None, **fields) -> Contact:
     """Update the given fields; refused if the record changed since `version` was read."""
     check_version(contact, version)
-    for key, value in _clean(fields).items():
+    for key, value in clean_fields(fields).items():
         setattr(contact, key, value)
     if tags is not None:
         contact.tags = get_tags(parse_tags(tags))

@@ -275,7 +275,7 @@ def _row_values(mapping: dict[str, str], row: list[str]) -> dict[str, str]:
 
 # Rows are added to the session and flushed in batches: a flush per row (what the create_*
 # services do) makes a 10,000-row import take minutes. Each row is still validated by the
-# same field rules as the forms (the services' _clean functions), before anything is added.
+# same field rules as the forms (the services' clean_fields), before anything is added.
 FLUSH_EVERY = 500
 
 
@@ -358,7 +358,7 @@ def _import_organisation(values, outcome, state, lookups, skip_duplicates) -> No
             outcome.action = "skip"
             return
     data.setdefault("name", "")
-    org = Organisation(**org_services._clean(data))
+    org = Organisation(**org_services.clean_fields(data))
     org_services._apply_kind_rules(org)
     org.tags = state.tags.get(values.get("tags"))
     db.session.add(org)
@@ -399,7 +399,9 @@ def _import_contact(values, outcome, state, lookups, skip_duplicates) -> None:
     role = (values.get("role") or "").strip()
     if len(role) > 200:
         raise ServiceError(_("Use at most %(count)s characters.", count=200), field="role")
-    fields = contact_services._clean(data)  # the form's rules; raises before anything is added
+    fields = contact_services.clean_fields(
+        data
+    )  # the form's rules; raises before anything is added
     emails = [fields.get("email", ""), *(fields.get("other_emails", "") or "").split("\n")]
     match = state.duplicates.match(
         first_name=fields.get("first_name", ""),

@@ -40,7 +40,7 @@ def organisation_query(*, q: str = "", kind: str = "", country: str = "", tag: s
     return stmt.options(selectinload(Organisation.tags))
 
 
-def _clean(data: dict) -> dict:
+def clean_fields(data: dict) -> dict:
     """Validate and normalise organisation fields; raise ServiceError on the first problem."""
     clean = {k: data[k] for k in FIELDS if k in data}
     if "name" in clean:
@@ -99,7 +99,7 @@ def _apply_kind_rules(org: Organisation) -> None:
 def create_organisation(*, tags: str | list[str] | None = None, **data) -> Organisation:
     """Create an organisation (flushes, never commits)."""
     data.setdefault("name", "")
-    org = Organisation(**_clean(data))
+    org = Organisation(**clean_fields(data))
     _apply_kind_rules(org)
     org.tags = get_tags(parse_tags(tags))
     db.session.add(org)
@@ -112,7 +112,7 @@ def update_organisation(
 ) -> Organisation:
     """Update the given fields; refused if the record changed since `version` was read."""
     check_version(org, version)
-    for key, value in _clean(data).items():
+    for key, value in clean_fields(data).items():
         setattr(org, key, value)
     _apply_kind_rules(org)
     if tags is not None:
