@@ -399,9 +399,8 @@ def _import_contact(values, outcome, state, lookups, skip_duplicates) -> None:
     role = (values.get("role") or "").strip()
     if len(role) > 200:
         raise ServiceError(_("Use at most %(count)s characters.", count=200), field="role")
-    fields = contact_services.clean_fields(
-        data
-    )  # the form's rules; raises before anything is added
+    # The form's rules; raises before anything is added.
+    fields = contact_services.clean_fields(data)
     emails = [fields.get("email", ""), *(fields.get("other_emails", "") or "").split("\n")]
     match = state.duplicates.match(
         first_name=fields.get("first_name", ""),
