@@ -89,6 +89,10 @@ class Config:
     SMTP_STARTTLS = env_bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Vertskap <vertskap@localhost>")
 
+    # A standing-by scheduler tries for the scheduler lock this often (seconds); the active one
+    # checks its lock's database connection as often.
+    SCHEDULER_STANDBY_SECONDS = float(os.environ.get("SCHEDULER_STANDBY_SECONDS", "30"))
+
 
 class DevelopmentConfig(Config):
     """`make run`: SQLite and debug-friendly defaults."""
