@@ -70,6 +70,9 @@ INDEXES = [
     "ON event USING gin (search_text gin_trgm_ops)",
     # The contact list's order: page 1 of 100,000 contacts without sorting them all.
     "CREATE INDEX IF NOT EXISTS ix_contact_name_order ON contact (last_name, first_name, id)",
+    # The contact page's duplicate check: addresses by index, other addresses of the few.
+    "CREATE INDEX IF NOT EXISTS ix_contact_email_lower ON contact (lower(email))",
+    "CREATE INDEX IF NOT EXISTS ix_contact_other_emails ON contact (id) WHERE other_emails <> ''",
 ]
 
 
@@ -159,7 +162,22 @@ def prepare(args, env: dict) -> dict:
         "SELECT e.id FROM event e JOIN programme_item p ON p.event_id = e.id "
         "WHERE e.deleted_at IS NULL GROUP BY e.id ORDER BY count(*) DESC, e.id LIMIT 1",
     )[0][0]
-    return {"url": url, "org_id": org_id, "org_events": org_events, "event_id": event_id}
+    contact_id = sql(
+        url,
+        "SELECT c.id FROM contact c "
+        "LEFT JOIN (SELECT contact_id, count(*) AS n FROM participation GROUP BY contact_id) p "
+        "ON p.contact_id = c.id "
+        "LEFT JOIN (SELECT contact_id, count(*) AS n FROM membership GROUP BY contact_id) m "
+        "ON m.contact_id = c.id "
+        "ORDER BY coalesce(p.n, 0) + coalesce(m.n, 0) DESC, c.id LIMIT 1",
+    )[0][0]
+    return {
+        "url": url,
+        "org_id": org_id,
+        "org_events": org_events,
+        "event_id": event_id,
+        "contact_id": contact_id,
+    }
 
 
 def start_gunicorn(env: dict, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
@@ -227,6 +245,7 @@ def pages(ids: dict, anchor: dt.date, etag: str) -> list[tuple[str, str, dict]]:
             {},
         ),
         ("event page", f"/events/{ids['event_id']}", {}),
+        ("contact page", f"/contacts/{ids['contact_id']}", {}),
         ("dashboard (/)", "/", {}),
         ("feed 304", "/calendars/public.ics", {"If-None-Match": etag}),
     ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, true, update
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User, hash_token, new_token
@@ -229,7 +229,7 @@ def calendar_events(
     if not include_cancelled:
         stmt = stmt.where(Event.deleted_at.is_(None), Event.status != EventStatus.CANCELLED)
     if start is not None:
-        stmt = stmt.where(or_(Event.ends_at > start, Event.rrule != ""))
+        stmt = stmt.where(or_(Event.ends_at > start, Event.rrule != literal_column("''")))
     if end is not None:
         stmt = stmt.where(Event.starts_at < end)
     stmt = stmt.order_by(Event.starts_at, Event.id).options(selectinload(Event.tags))

@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import SearchableMixin, TimestampMixin, VersionedMixin, intpk
@@ -21,7 +21,18 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
 
     __tablename__ = "contact"
     # The list is ordered by name: without this index PostgreSQL sorts 100,000 rows per page.
-    __table_args__ = (Index("ix_contact_name_order", "last_name", "first_name", "id"),)
+    __table_args__ = (
+        Index("ix_contact_name_order", "last_name", "first_name", "id"),
+        # Duplicate checks look addresses up case-insensitively (crm/imports/duplicates.py).
+        Index("ix_contact_email_lower", func.lower(text("email"))),
+        # ... and search the few contacts with other addresses, not every contact.
+        Index(
+            "ix_contact_other_emails",
+            "id",
+            postgresql_where=text("other_emails <> ''"),
+            sqlite_where=text("other_emails <> ''"),
+        ),
+    )
     __audited__ = True
     __search_fields__ = ("first_name", "last_name", "email", "title")
 
@@ -55,11 +66,16 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
 
     @property
     def all_emails(self) -> list[str]:
-        extra = [e.strip() for e in self.other_emails.replace(",", "\n").splitlines()]
-        return [e for e in [self.email, *extra] if e]
+        return split_emails(self.email, self.other_emails)
 
     def __str__(self) -> str:
         return self.name
+
+
+def split_emails(email: str, other_emails: str) -> list[str]:
+    """A contact's addresses: `email` first, then `other_emails` (comma or line separated)."""
+    extra = [e.strip() for e in (other_emails or "").replace(",", "\n").splitlines()]
+    return [e for e in [email, *extra] if e]
 
 
 class Membership(db.Model):

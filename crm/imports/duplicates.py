@@ -5,16 +5,28 @@ a similar name in the same organisation, where "similar" forgives case, accents,
 and the usual spellings of æ, ø and å without those letters (ae, oe/o, aa/a).
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import selectinload
 
 from crm.audit.services import record
-from crm.contacts.models import Contact, Membership
+from crm.contacts.models import Contact, Membership, split_emails
 from crm.contacts.services import FIELDS as CONTACT_FIELDS
 from crm.errors import ServiceError
 from crm.extensions import db
@@ -47,6 +59,11 @@ def email_keys(emails) -> set[str]:
     return {e.strip().casefold() for e in emails if e and e.strip()}
 
 
+# A contact's page compares its name with every member of its organisations (a few thousand in
+# the largest); names repeat, so their keys are remembered.
+_cached_name_key = functools.lru_cache(maxsize=16384)(name_key)
+
+
 @dataclass
 class Duplicate:
     """Another contact that may be the same person, and why."""
@@ -69,44 +86,63 @@ def find_duplicates(
     organisation_ids=(),
     exclude_id: int | None = None,
 ) -> list[Duplicate]:
-    """Existing contacts matching by email or by similar name in one of the organisations."""
+    """Existing contacts matching by email or by similar name in one of the organisations.
+
+    One query finds the candidates by index (the contacts with one of the addresses, and the
+    members of the organisations), reading only their names and addresses; the rules are
+    checked here, and only the matches are loaded whole (a second query, when there are any).
+    """
     wanted = email_keys(emails)
-    found: dict[int, Duplicate] = {}
-    conditions = []
-    if wanted:
-        conditions.append(func.lower(Contact.email).in_(wanted))
-        conditions.extend(
-            func.lower(Contact.other_emails).like(f"%{e}%", escape="\\")
-            for e in (
-                w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in wanted
-            )
-        )
-        stmt = select(Contact).where(or_(*conditions), Contact.id.not_in(_erased_ids()))
-        if exclude_id:
-            stmt = stmt.where(Contact.id != exclude_id)
-        for candidate in db.session.scalars(stmt):
-            # SQL narrowed the candidates; the exact rule is checked here (SQLite lower() is ASCII).
-            if email_keys(candidate.all_emails) & wanted:
-                found.setdefault(candidate.id, Duplicate(candidate)).reasons.append(
-                    _("same email address")
-                )
     key = name_key(first_name, last_name)
-    org_ids = [i for i in organisation_ids if i]
+    org_ids = sorted({i for i in organisation_ids if i})
+
+    def candidates(stmt: Select, *criteria) -> Select:
+        stmt = stmt.where(*criteria, Contact.id.not_in(_erased_ids()))
+        return stmt.where(Contact.id != exclude_id) if exclude_id else stmt
+
+    arms = []
+    if wanted:
+        by_email = select(
+            Contact.id, false(), Contact.first_name, Contact.last_name, Contact.email,
+            Contact.other_emails,
+        )  # fmt: skip
+        # ix_contact_email_lower; SQLite's lower() folds only ASCII (the rule is checked below).
+        arms.append(candidates(by_email, func.lower(Contact.email).in_(wanted)))
+        # ix_contact_other_emails: only the few contacts with other addresses are searched.
+        escaped = (w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in wanted)
+        like = (func.lower(Contact.other_emails).like(f"%{e}%", escape="\\") for e in escaped)
+        # The '' is written out, not bound, so that PostgreSQL's cached plans use the index too.
+        has_others = Contact.other_emails != literal_column("''")
+        arms.append(candidates(by_email, has_others, or_(*like)))
     if key and org_ids:
-        stmt = (
-            select(Contact)
-            .join(Membership, Membership.contact_id == Contact.id)
-            .where(Membership.organisation_id.in_(org_ids), Contact.id.not_in(_erased_ids()))
-            .distinct()
-        )
-        if exclude_id:
-            stmt = stmt.where(Contact.id != exclude_id)
-        for candidate in db.session.scalars(stmt):
-            if name_key(candidate.first_name, candidate.last_name) == key:
-                found.setdefault(candidate.id, Duplicate(candidate)).reasons.append(
-                    _("similar name in the same organisation")
-                )
-    return sorted(found.values(), key=lambda d: d.contact.id)
+        # Members are compared by name only: one sharing an address is also found above.
+        members = select(
+            Contact.id, true(), Contact.first_name, Contact.last_name, null(), null()
+        ).join(Membership, Membership.contact_id == Contact.id)
+        arms.append(candidates(members, Membership.organisation_id.in_(org_ids)))
+    if not arms:
+        return []
+    same_email, same_name = set(), set()
+    rows = db.session.execute(arms[0] if len(arms) == 1 else union_all(*arms))
+    for contact_id, is_member, first, last, email, other in rows:
+        if is_member:
+            if _cached_name_key(first, last) == key:
+                same_name.add(contact_id)
+        elif email.strip().casefold() in wanted or email_keys(split_emails("", other)) & wanted:
+            same_email.add(contact_id)
+    if not same_email and not same_name:
+        return []
+    duplicates = []
+    for contact in db.session.scalars(
+        select(Contact).where(Contact.id.in_(same_email | same_name)).order_by(Contact.id)
+    ):
+        duplicate = Duplicate(contact)
+        if contact.id in same_email:
+            duplicate.reasons.append(_("same email address"))
+        if contact.id in same_name:
+            duplicate.reasons.append(_("similar name in the same organisation"))
+        duplicates.append(duplicate)
+    return duplicates
 
 
 def duplicates_of(contact: Contact) -> list[Duplicate]:

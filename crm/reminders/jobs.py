@@ -1,12 +1,14 @@
 """The scheduler's jobs: *plan* turns rules into outbox rows, *dispatch* sends due rows.
 
 Both take `now` so tests can fix the clock. Plan is idempotent (one row per idempotency
-key: rule + target + occurrence). Dispatch claims rows in a short transaction — with
-`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the single claiming UPDATE is atomic
-because SQLite serialises writers — so two dispatchers never send one row twice.
+key: rule + target + occurrence; each instance of a recurring event is an occurrence).
+Dispatch claims rows in a short transaction — with `FOR UPDATE SKIP LOCKED` on PostgreSQL;
+on SQLite the single claiming UPDATE is atomic because SQLite serialises writers — so two
+dispatchers never send one row twice.
 """
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from crm.db import utcnow
@@ -31,10 +33,16 @@ from crm.reminders.models import (
     RuleKind,
 )
 
+log = logging.getLogger(__name__)
+
 EVENT_KINDS = (RuleKind.EVENT_RESPONSIBLE, RuleKind.EVENT_PARTICIPANT)
 # Rows are planned this long before they fall due (and no earlier), so planning stays cheap.
 PLAN_HORIZON = dt.timedelta(days=1)
 BEGAN = "event already began"
+GONE = "occurrence no longer in the series"
+SECOND = dt.timedelta(seconds=1)
+# What dateutil raises on a recurrence it cannot read.
+UNREADABLE = (ValueError, TypeError, OverflowError)
 DEFAULTS = {
     "OUTBOX_MAX_ATTEMPTS": 6,
     "OUTBOX_BACKOFF_SECONDS": 60,
@@ -147,9 +155,65 @@ def _subscribed_contact_ids(contact_ids: set[int]) -> set[int]:
     )
 
 
-def _event_is_live(event, now: dt.datetime) -> bool:
+def _event_is_on(event) -> bool:
     status = getattr(event.status, "value", event.status)
-    return event.deleted_at is None and status != "cancelled" and event.starts_at > now
+    return event.deleted_at is None and status != "cancelled"
+
+
+def _first_start(event) -> dt.datetime:
+    # dateutil's rrule drops microseconds from the first instance; a one-off event keeps them.
+    return event.starts_at.replace(microsecond=0) if event.rrule else event.starts_at
+
+
+def _row_start(row: OutboxMessage, event) -> dt.datetime:
+    """The start of the instance a reminder row is for."""
+    return row.occurs_at or _first_start(event)
+
+
+def instance_starts(event, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """The starts (UTC) of a recurring event's instances in (after, until], in order.
+
+    An all-day instance starts at its first midnight in the event's zone. Raises one of
+    UNREADABLE when dateutil cannot read the recurrence (say an imported UNTIL without "Z").
+    """
+    from crm.events.recurrence import occurrences
+
+    starts = set()
+    for occurrence in occurrences(event, after, until + SECOND):
+        if occurrence.starts_at is not None:
+            start = occurrence.starts_at.astimezone(dt.UTC)
+        else:
+            start = dt.datetime.combine(occurrence.start_on, dt.time(), event.zone)
+            start = start.astimezone(dt.UTC)
+        if after < start <= until:
+            starts.add(start)
+    return sorted(starts)
+
+
+def _recurs_within(event, after, until) -> bool:
+    try:
+        return bool(instance_starts(event, after, until))
+    except UNREADABLE:
+        return False  # not planned; its queued rows, if any, are left alone (_planned_starts)
+
+
+def _readable_starts(event, after, until) -> list[dt.datetime] | None:
+    """`instance_starts`, or None (logged) when the recurrence cannot be read."""
+    try:
+        return instance_starts(event, after, until)
+    except UNREADABLE as error:
+        log.warning(
+            "event %s: unreadable recurrence, reminders left as they are: %s", event.id, error
+        )
+        return None
+
+
+def _has_instance(event, start: dt.datetime) -> bool:
+    if not event.rrule:
+        return event.starts_at.replace(microsecond=0) == start
+    # An unreadable recurrence cannot say no: the reminder planned when it was readable goes.
+    starts = _readable_starts(event, start - SECOND, start)
+    return starts is None or start in starts
 
 
 def _event_recipients(rule, event, disabled, subscribed) -> list[Recipient]:
@@ -169,9 +233,48 @@ def _event_recipients(rule, event, disabled, subscribed) -> list[Recipient]:
     return recipients
 
 
-def event_reminder_key(rule, event, recipient: Recipient) -> str:
-    """Idempotency key of an event reminder: rule + event + recipient (stable when it moves)."""
-    return f"{rule.kind.value}:r{rule.id}:e{event.id}:{recipient.key}"
+def event_reminder_key(
+    rule, event, recipient: Recipient, occurs_at: dt.datetime | None = None
+) -> str:
+    """Idempotency key of an event reminder: rule + event (+ instance) + recipient.
+
+    A one-off event's key has no time in it, so it stays when the event moves; an instance of
+    a recurring event adds its start in UTC (`e12@20261208T090000Z`).
+    """
+    target = f"e{event.id}"
+    if occurs_at is not None:
+        target += "@" + occurs_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{rule.kind.value}:r{rule.id}:{target}:{recipient.key}"
+
+
+def _row_key(rule, event, recipient, start, rows_here) -> tuple[str, dt.datetime | None]:
+    """The key of the row for one instance, and the `occurs_at` that row carries.
+
+    The first instance may have a row under the other form of key already: one planned
+    before the event got (or lost) its recurrence, or before reminders went per instance.
+    That row stays the instance's, so the instance is never mailed twice.
+    """
+    plain = event_reminder_key(rule, event, recipient)
+    dated = event_reminder_key(rule, event, recipient, start)
+    if not event.rrule:
+        return (dated if plain not in rows_here and dated in rows_here else plain), None
+    if dated not in rows_here and plain in rows_here and start == _first_start(event):
+        return plain, None
+    return dated, start
+
+
+def _planned_starts(event, now, window_end, queued: list[dt.datetime]) -> list[dt.datetime] | None:
+    """The instances to hold reminders for: upcoming, up to the window or a queued row's.
+
+    None when the recurrence cannot be read: the event's rows are then left as they are.
+    """
+    if not _event_is_on(event):
+        return []
+    if not event.rrule:
+        return [event.starts_at] if event.starts_at > now else []
+    # Past the window too where rows are queued already (a rule's offset went down), so a
+    # row whose instance still exists is kept rather than cancelled and planned again.
+    return _readable_starts(event, now, max([window_end, event.starts_at, *queued]))
 
 
 def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) -> PlanResult:
@@ -188,21 +291,29 @@ def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) 
         )
     ).all()
     event_ids = {row.event_id for row in rows if row.event_id is not None}
+    queued_starts = defaultdict(list)
     for row in rows:
         if row.event_id is None or row.rule_id is None:
             _cancel(row, "the event or the rule was deleted", result)
+        elif row.occurs_at is not None:
+            queued_starts[row.event_id].append(row.occurs_at)
+    window_end = now + max((r.offset for r in active), default=dt.timedelta()) + PLAN_HORIZON
     if active:
-        window_end = now + max(r.offset for r in active) + PLAN_HORIZON
+        on = (Event.deleted_at.is_(None), Event.status != EventStatus.CANCELLED)
         event_ids |= set(
             db.session.scalars(
-                select(Event.id).where(
-                    Event.deleted_at.is_(None),
-                    Event.status != EventStatus.CANCELLED,
-                    Event.starts_at > now,
-                    Event.starts_at <= window_end,
-                )
+                select(Event.id).where(*on, Event.starts_at > now, Event.starts_at <= window_end)
             )
         )
+        # Every recurring series begun before the window's end, in one statement (the partial
+        # index ix_event_recurring; the literal '' lets a generic plan use it too), expanded
+        # here: only those with an instance in the window are planned.
+        series = db.session.scalars(
+            select(Event).where(
+                *on, Event.rrule != literal_column("''"), Event.starts_at <= window_end
+            )
+        ).all()
+        event_ids |= {e.id for e in series if _recurs_within(e, now, window_end)}
     if not event_ids:
         return result
     events = db.session.scalars(
@@ -216,7 +327,14 @@ def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) 
     existing = defaultdict(dict)
     for row in db.session.scalars(
         select(OutboxMessage).where(
-            OutboxMessage.kind.in_(EVENT_KINDS), OutboxMessage.event_id.in_(event_ids)
+            OutboxMessage.kind.in_(EVENT_KINDS),
+            OutboxMessage.event_id.in_(event_ids),
+            # Not a recurring event's past instances: a key planned now names a later one.
+            or_(
+                OutboxMessage.occurs_at.is_(None),
+                OutboxMessage.occurs_at > now,
+                OutboxMessage.status == OutboxStatus.QUEUED,
+            ),
         )
     ):
         existing[(row.rule_id, row.event_id)][row.idempotency_key] = row
@@ -226,33 +344,46 @@ def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) 
     # Privacy: no mail to restricted or erased contacts, nor after consent was withdrawn.
     subscribed = mailable_contact_ids(subscribed, "event_reminders")
     for event in events:
-        live = _event_is_live(event, now)
+        starts = _planned_starts(event, now, window_end, queued_starts[event.id])
+        if starts is None:
+            continue  # one unreadable series must not stop every other reminder
         for rule in rules:
-            wanted = {}
-            if live and rule.is_active:
-                for recipient in _event_recipients(rule, event, disabled, subscribed):
-                    wanted[event_reminder_key(rule, event, recipient)] = recipient
             rows_here = existing.get((rule.id, event.id), {})
-            due = event.starts_at - rule.offset
-            for key, recipient in wanted.items():
+            wanted = {}
+            if starts and rule.is_active:
+                recipients = _event_recipients(rule, event, disabled, subscribed)
+                for start in starts:
+                    for recipient in recipients:
+                        key, occurs_at = _row_key(rule, event, recipient, start, rows_here)
+                        wanted[key] = (recipient, start, occurs_at)
+            for key, (recipient, start, occurs_at) in wanted.items():
                 row = rows_here.get(key)
+                due = start - rule.offset
+                instance = start if event.rrule else None
                 if row is None and due <= now + PLAN_HORIZON:
-                    row = _new_row(key, rule, due, recipient, event_id=event.id)
-                    _render_event_row(row, rule, event, recipient)
+                    row = _new_row(
+                        key, rule, due, recipient, event_id=event.id, occurs_at=occurs_at
+                    )
+                    _render_event_row(row, rule, event, recipient, instance)
                     result.created += 1
                 elif row is not None and row.status in (
                     OutboxStatus.QUEUED,
                     OutboxStatus.CANCELLED,
                 ):
-                    changed = row.status == OutboxStatus.CANCELLED or row.due_at != due
+                    changed = (
+                        row.status == OutboxStatus.CANCELLED
+                        or row.due_at != due
+                        or row.occurs_at != occurs_at
+                    )
                     row.status = OutboxStatus.QUEUED
                     if row.due_at != due:
                         row.due_at = row.next_attempt_at = due
-                    if _render_event_row(row, rule, event, recipient) or changed:
+                    row.occurs_at = occurs_at
+                    if _render_event_row(row, rule, event, recipient, instance) or changed:
                         result.updated += 1
             for key, row in rows_here.items():
                 if key not in wanted and row.status == OutboxStatus.QUEUED:
-                    reason = _why_not(event, rule, now)
+                    reason = _why_not(event, rule, row, starts, now)
                     if reason == BEGAN:
                         # Catch-up policy: missed, and the event began: skipped, not sent.
                         row.status, row.last_error = OutboxStatus.SKIPPED, reason
@@ -261,15 +392,18 @@ def plan_event_reminders(*, now: dt.datetime, result: PlanResult | None = None) 
     return result
 
 
-def _why_not(event, rule, now) -> str:
+def _why_not(event, rule, row: OutboxMessage, starts: list[dt.datetime], now) -> str:
     if event.deleted_at is not None:
         return "event deleted"
     if getattr(event.status, "value", event.status) == "cancelled":
         return "event cancelled"
-    if event.starts_at <= now:
+    start = _row_start(row, event)
+    if start <= now:
         return BEGAN
     if not rule.is_active:
         return "rule switched off"
+    if start not in starts:
+        return GONE
     return "recipient no longer applies"
 
 
@@ -298,13 +432,31 @@ def _new_row(key: str, rule, due: dt.datetime, recipient: Recipient, **refs) -> 
     return row
 
 
-def _render_event_row(row: OutboxMessage, rule, event, recipient: Recipient) -> bool:
-    """(Re-)render an event reminder when what it shows changed; True if it did."""
+def _when(event, instance: dt.datetime | None):
+    """What a reminder's "When:" shows: the instance's time (or days), else the event's."""
+    from crm.events.recurrence import Occurrence
+
+    if instance is None:
+        return Occurrence(event.starts_at, event.ends_at, event.start_on, event.end_on)
+    if event.is_all_day and event.start_on and event.end_on:
+        day = instance.astimezone(event.zone).date()
+        return Occurrence(start_on=day, end_on=day + (event.end_on - event.start_on))
+    return Occurrence(starts_at=instance, ends_at=instance + (event.ends_at - event.starts_at))
+
+
+def _render_event_row(
+    row: OutboxMessage, rule, event, recipient: Recipient, instance: dt.datetime | None = None
+) -> bool:
+    """(Re-)render an event reminder when what it shows changed; True if it did.
+
+    `instance` is the start of a recurring event's instance (None for a one-off event).
+    """
     fingerprint = "|".join(
         str(part)
         for part in (
             event.version,
             event.starts_at.isoformat(),
+            *([instance.isoformat()] if instance is not None else []),
             event.title,
             event.venue,
             rule.offset_hours,
@@ -332,6 +484,7 @@ def _render_event_row(row: OutboxMessage, rule, event, recipient: Recipient) -> 
         recipient.language,
         lambda: _("Reminder: %(title)s", title=event.title),
         event=event,
+        when=_when(event, instance),
         recipient=recipient,
         link=mailer.record_url("events.show", event_id=event.id),
         unsubscribe_url=unsubscribe_url,
@@ -531,9 +684,11 @@ def _still_wanted(row: OutboxMessage, now: dt.datetime) -> tuple[OutboxStatus, s
             return OutboxStatus.CANCELLED, "event deleted"
         if getattr(event.status, "value", event.status) == "cancelled":
             return OutboxStatus.CANCELLED, "event cancelled"
-        if event.starts_at <= now:
-            # Catch-up policy: a reminder for an event that already began is useless.
+        if _row_start(row, event) <= now:
+            # Catch-up policy: a reminder for an event (instance) that already began is useless.
             return OutboxStatus.SKIPPED, BEGAN
+        if row.occurs_at is not None and not _has_instance(event, row.occurs_at):
+            return OutboxStatus.CANCELLED, GONE
     if row.kind == RuleKind.EVENT_PARTICIPANT and (
         row.contact_id is None or not is_subscribed(row.contact_id)
     ):

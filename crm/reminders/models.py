@@ -150,6 +150,9 @@ class OutboxMessage(db.Model):
         enum_column(OutboxStatus), default=OutboxStatus.QUEUED
     )
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # The start of the instance of a recurring event this reminder is for (its key names it
+    # too); None when the reminder follows event.starts_at (a one-off event).
+    occurs_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

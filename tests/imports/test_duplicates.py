@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from crm.audit.models import AuditEntry
 from crm.contacts.models import Contact, Membership
@@ -60,6 +60,113 @@ def test_similar_name_in_the_same_organisation_is_a_duplicate(db, make_contact, 
     (duplicate,) = duplicates_of(bjorn)
     assert duplicate.contact.id == bjoern.id
     assert duplicate.reasons == ["similar name in the same organisation"]
+
+
+def test_duplicate_check_finds_each_kind_by_index_and_nothing_else(db, make_contact, make_org):
+    """The candidates come from indexed lookups now; every rule still finds what it found."""
+    from crm.privacy.models import ContactPrivacy
+
+    ntnu, sintef = make_org(name="NTNU"), make_org(name="SINTEF", kind="research")
+    me = make_contact(
+        first_name="Ærlend",
+        last_name="Sæther",
+        email="Aerlend@Example.org",
+        other_emails="ae@ntnu.no",
+    )
+    email_case = make_contact(first_name="A", last_name="One", email="AERLEND@example.ORG")
+    in_their_others = make_contact(
+        first_name="B",
+        last_name="Two",
+        email="b@x.org",
+        other_emails="old@x.org, aerlend@example.org",
+    )
+    in_my_others = make_contact(first_name="C", last_name="Three", email="AE@ntnu.no")
+    spelled_ae = make_contact(first_name="aerlend", last_name="SAETHER")
+    both = make_contact(first_name="Saether", last_name="Ærlend", email="aerlend@example.org")
+    elsewhere = make_contact(first_name="Ærlend", last_name="Sæther", email="other@x.org")
+    substring = make_contact(first_name="D", last_name="Four", other_emails="xae@ntnu.no")
+    erased = make_contact(first_name="Ærlend", last_name="Sæther", email="aerlend@example.org")
+    for contact, org in [(me, ntnu), (spelled_ae, ntnu), (both, ntnu), (elsewhere, sintef)]:
+        add_membership(contact, organisation_id=org.id)
+    add_membership(erased, organisation_id=ntnu.id)
+    db.session.add(ContactPrivacy(contact_id=erased.id, erased_at=dt.datetime.now(UTC)))
+    db.session.commit()
+
+    found = {d.contact.id: d.reasons for d in duplicates_of(me)}
+
+    email, name = "same email address", "similar name in the same organisation"
+    assert found == {
+        email_case.id: [email],
+        in_their_others.id: [email],
+        in_my_others.id: [email],
+        spelled_ae.id: [name],
+        both.id: [email, name],
+    }
+    assert elsewhere.id not in found and substring.id not in found and erased.id not in found
+
+
+def _contact_reads_without_an_index(db, statements) -> list[str]:
+    """The plan steps that read the contact table whole instead of looking rows up by index
+    (reading the partial index of the few contacts with other addresses is fine)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    conn = db.session.connection()
+    bad = []
+    if conn.dialect.name == "sqlite":
+        for statement, params in statements:
+            for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params):
+                detail = row[-1]
+                scans_contact = detail.startswith("SCAN contact ") or detail == "SCAN contact"
+                if scans_contact and "ix_contact_other_emails" not in detail:
+                    bad.append(detail)
+        return bad
+    contact_indexes = {i["name"] for i in sa_inspect(conn).get_indexes("contact")} | {"pk_contact"}
+
+    def walk(node):
+        kind, index = node["Node Type"], node.get("Index Name")
+        if kind == "Seq Scan" and node.get("Relation Name") == "contact":
+            bad.append(kind)
+        partial = index == "ix_contact_other_emails"
+        if index in contact_indexes and not partial and "Index Cond" not in node:
+            bad.append(f"{kind} on {index} without a condition")
+        for child in node.get("Plans", []):
+            walk(child)
+
+    for statement, params in statements:
+        (plan,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).scalar()
+        walk(plan["Plan"])
+    return bad
+
+
+def test_duplicate_check_reads_contacts_by_index_not_by_scanning_them(db, make_contact, make_org):
+    from sqlalchemy import event as sa_event
+
+    ntnu = make_org(name="NTNU")
+    me = make_contact(
+        first_name="Åse", last_name="Ødegård", email="Ase@example.org", other_emails="ase@ntnu.no"
+    )
+    add_membership(me, organisation_id=ntnu.id)
+    # Enough people that reading them all costs more than looking a few up.
+    db.session.execute(
+        insert(Contact),
+        [{"last_name": f"Other {i}", "email": f"other{i}@example.org"} for i in range(2000)],
+    )
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # the planner sees the table as it is
+        db.session.execute(text("ANALYZE contact, membership, contact_privacy"))
+    assert me.all_emails and me.memberships  # loaded before counting
+    statements = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    sa_event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        assert duplicates_of(me) == []
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", remember)
+    assert len(statements) == 1  # no match: nothing is loaded
+    assert _contact_reads_without_an_index(db, statements) == []
 
 
 def test_contact_page_warns_about_a_duplicate_with_a_merge_link(client, login_as, make_contact):

@@ -169,3 +169,62 @@ def test_organisation_page_query_count_does_not_grow_with_its_history(db, client
     assert len(shown) <= 20 + 25, len(shown)
     assert counts[60] == counts[3], f"{counts[3]} queries for 3 rows, {counts[60]} for 60"
     assert counts[3] <= 15, f"{counts[3]} queries"
+
+
+def build_contact_page(db, n: int) -> int:
+    """A contact with n events, n duplicates by name in its organisation (spelled three ways),
+    n by address (in its case, or among other addresses), and n other members; returns its id."""
+    hub = Organisation(name="Hub organisation", kind="university", country="NO")
+    elsewhere = Organisation(name="Elsewhere", kind="ngo", country="SE")
+    contact = Contact(first_name="Åse", last_name="Ødegård", email="ase@example.org")
+    contact.memberships = [Membership(organisation=hub, role="kontaktperson")]
+    db.session.add_all([hub, elsewhere, contact])
+    spellings = [("Aase", "Oedegaard"), ("ÅSE", "ØDEGÅRD"), ("Odegard", "Ase")]
+    for i in range(n):
+        first, last = spellings[i % 3]
+        namesake = Contact(first_name=first, last_name=last, email=f"namesake{i}@example.org")
+        namesake.memberships = [Membership(organisation=hub)]
+        same_address = Contact(first_name="Mail", last_name=f"Twin {i}")
+        if i % 2:
+            same_address.email = "ASE@Example.org"
+        else:
+            same_address.email, same_address.other_emails = f"m{i}@x.org", "ase@example.org"
+        same_address.memberships = [Membership(organisation=elsewhere)]
+        colleague = Contact(first_name="Kari", last_name=f"Nordmann {i}")
+        colleague.memberships = [Membership(organisation=hub)]
+        start = dt.datetime(2031, 1, 1, 10, tzinfo=OSLO) + dt.timedelta(days=i)
+        event = Event(
+            title=f"Delegasjon {i}",
+            kind="delegation",
+            visibility="public",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=3),
+        )
+        event.participations = [Participation(contact=contact, role="delegate")]
+        db.session.add_all([namesake, same_address, colleague, event])
+    db.session.commit()
+    return contact.id
+
+
+def test_contact_page_query_count_does_not_grow_with_its_duplicates(db, client, login_as):
+    """The duplicate notice lists every namesake and shared address at the same query cost."""
+    login_as("coordinator")
+    counts = {}
+    for n in (3, 30):
+        db.session.commit()
+        with db.engine.begin() as conn:
+            for model in (Event, Contact, Organisation):
+                conn.execute(model.__table__.delete())
+        db.session.expire_all()
+        contact_id = build_contact_page(db, n)
+        path = f"/contacts/{contact_id}"
+        client.get(path)
+        db.session.expire_all()
+        with count_queries(db) as statements:
+            response = client.get(path)
+        assert response.status_code == 200
+        assert response.text.count(f"/data/merge/{contact_id}/") == 2 * n
+        assert len(set(re.findall(r"Delegasjon \d+", response.text))) == n
+        counts[n] = len(statements)
+    assert counts[30] == counts[3], f"{counts[3]} queries for 3 duplicates, {counts[30]} for 30"
+    assert counts[3] <= 16, f"{counts[3]} queries"
