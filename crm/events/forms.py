@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +27,13 @@ from crm.auth.models import User
 from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import ServiceError
 from crm.events.models import Event
+from crm.events.recurrence import (
+    MAX_COUNT,
+    Repetition,
+    build_rrule,
+    event_repetition,
+    parse_rrule,
+)
 from crm.events.services import COMMON_ZONES, DEFAULT_ZONE, local_to_utc, resolve_participant
 from crm.extensions import db
 from crm.forms import SubForm, TagsField, VersionField, apply_service_error
@@ -124,6 +132,18 @@ def zone_choices(extra: str | None = None) -> list[tuple[str, str]]:
     return [(z, z.replace("_", " ")) for z in zones]
 
 
+def repeat_choices() -> list[tuple[str, str]]:
+    """The repetitions the form offers (values are keys of recurrence.FREQUENCIES)."""
+    return [
+        ("", _("Does not repeat")),
+        ("daily", _("Every day")),
+        ("weekly", _("Every week")),
+        ("fortnightly", _("Every two weeks")),
+        ("monthly", _("Every month")),
+        ("yearly", _("Every year")),
+    ]
+
+
 class EventForm(FlaskForm):
     """An event with its programme and participants, saved in one POST."""
 
@@ -145,6 +165,29 @@ class EventForm(FlaskForm):
         _l("End date"), validators=[Optional()], description=_l("Empty: the start date.")
     )
     end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[Optional()])
+    repeats = SelectField(
+        _l("Repeats"),
+        choices=repeat_choices,
+        default="",
+        description=_l("Monthly and yearly on the same date; a month without it is skipped."),
+    )
+    repeat_until = DateField(
+        _l("Repeat until"),
+        validators=[Optional()],
+        description=_l("The last day it may take place."),
+    )
+    repeat_count = IntegerField(
+        _l("Number of times"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_COUNT, message=_l("Enter a number from 1 to %(max)d.")),
+        ],
+        description=_l("The first time included."),
+    )
+    repeat_stop = BooleanField(
+        _l("Stop repeating"),
+        description=_l("The event then takes place once; the dates the rule skips or adds go too."),
+    )
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=300)])
     countries = SelectMultipleField(
         _l("Countries"),
@@ -166,9 +209,16 @@ class EventForm(FlaskForm):
     programme = FieldList(FormField(ProgrammeRowForm), min_entries=PROGRAMME_ROWS)
     participations = FieldList(FormField(ParticipantRowForm), min_entries=PARTICIPANT_ROWS)
     version = VersionField()
+    max_count = MAX_COUNT
 
-    def __init__(self, *args, zone: str | None = None, **kwargs):
+    def __init__(self, *args, zone: str | None = None, event: Event | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The event being edited: its stored rule is kept unless the repetition is changed.
+        self.event = event
+        # A rule the simple fields cannot show (imported BYDAY=MO,WE...): shown as it is.
+        self.complex_rule = event.rrule if event and event_repetition(event) is None else ""
+        self.has_recurrence_dates = bool(event and event.rrule and (event.exdates or event.rdates))
+        self._repetition = Repetition()
         self.timezone.choices = zone_choices(zone)
         self.countries.choices = country_choices(blank=False)
         users = db.session.scalars(
@@ -188,8 +238,8 @@ class EventForm(FlaskForm):
                 rows.append_entry()
 
     def validate(self, extra_validators=None) -> bool:
-        """Field checks, then times in the event's zone and participant names."""
-        valid = super().validate(extra_validators)
+        """Field checks, then times in the event's zone, repetition and participant names."""
+        super().validate(extra_validators)
         zone = self.timezone.data
         if not self.is_all_day.data and self.start_date.data:
             if self.start_time.data is None and not self.start_time.errors:
@@ -202,10 +252,40 @@ class EventForm(FlaskForm):
                     self.start_date.data, self.start_time.data, zone, self.start_time
                 )
                 self._ends_at = self._local(end_date, self.end_time.data, zone, self.end_time)
+        self._repetition = self._repetition_data()
         if self.timezone.data in dict(self.timezone.choices):
             self._programme = self._programme_data(zone)
         self._participants = self._participant_data()
-        return valid and not self._has_errors()
+        # Every problem is a field's error, and end fields that do not count lost theirs.
+        return not self._has_errors()
+
+    def _repetition_data(self) -> Repetition:
+        """The repetition asked for; the end fields count only when the event repeats."""
+        if self.complex_rule or not self.repeats.data:
+            for f in (self.repeat_until, self.repeat_count):
+                f.errors = []
+            return Repetition()
+        until, count = self.repeat_until.data, self.repeat_count.data
+        if until is not None and count is not None:
+            add_error(self.repeat_count, _("Give an end date or a number of times, not both."))
+        if until is not None and self.start_date.data and until < self.start_date.data:
+            add_error(self.repeat_until, _("The repetition cannot end before the start date."))
+        return Repetition(self.repeats.data, until=until, count=count)
+
+    def rrule_data(self) -> dict:
+        """{"rrule": ...} for a new event or a repetition changed on purpose; {} keeps the
+        stored rule (and its EXDATEs and RDATEs) byte for byte."""
+        all_day, zone = bool(self.is_all_day.data), self.timezone.data
+        event = self.event
+        if event is not None:
+            if self.complex_rule:
+                return {"rrule": ""} if self.repeat_stop.data else {}
+            # Kept while it still says what the form says with the new times: an imported
+            # UNTIL at 09:00Z means "until that day" only while the event starts by then.
+            start = self.start_date.data if all_day else self._starts_at.astimezone(ZoneInfo(zone))
+            if parse_rrule(event.rrule, start=start, zone=zone) == self._repetition:
+                return {}
+        return {"rrule": build_rrule(self._repetition, zone=zone, all_day=all_day)}
 
     def _local(self, day: dt.date, time: dt.time, zone: str, field):
         try:
@@ -283,6 +363,7 @@ class EventForm(FlaskForm):
             "outcome_notes": self.outcome_notes.data,
             "programme": self._programme,
             "participations": self._participants,
+            **self.rrule_data(),
         }
 
 
@@ -308,6 +389,9 @@ def apply_event_error(form: EventForm, error: ServiceError) -> None:
             return
     if error.field in _TIME_FIELD:
         error = ServiceError(error.message, field=_TIME_FIELD[error.field])
+    elif error.field == "rrule":
+        field = "repeat_stop" if form.complex_rule else "repeats"
+        error = ServiceError(error.message, field=field)
     apply_service_error(form, error)
 
 
@@ -320,6 +404,7 @@ def event_form_data(event: Event) -> dict:
         start, end = event.local_start, event.local_end
         start_date, start_time = start.date(), start.time().replace(tzinfo=None)
         end_date, end_time = end.date(), end.time().replace(tzinfo=None)
+    repetition = event_repetition(event) or Repetition()
     return {
         "title": event.title,
         "kind": event.kind.value,
@@ -331,6 +416,9 @@ def event_form_data(event: Event) -> dict:
         "start_time": start_time,
         "end_date": end_date,
         "end_time": end_time,
+        "repeats": repetition.frequency,
+        "repeat_until": repetition.until,
+        "repeat_count": repetition.count,
         "venue": event.venue,
         "countries": event.country_codes,
         "responsible_id": event.responsible_id,

@@ -1,14 +1,30 @@
-"""Occurrences of a recurring event (RFC 5545 RRULE with EXDATE and RDATE) in a time range."""
+"""Recurring events (RFC 5545 RRULE with EXDATE and RDATE): occurrences in a time range, and the
+simple repetitions the event form offers, as RRULE values and back, and checked.
+"""
 
 import datetime as dt
+import re
+import warnings
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
+from icalendar.prop import vRecur
 
 from crm.calendars.ical import parse_recurrence_dates
 
 # A rule such as FREQ=MINUTELY without an end could yield millions of instances.
 MAX_OCCURRENCES = 1000
+# The most times the event form lets a series take place ("number of times").
+MAX_COUNT = 500
+# The form's choices: its value → (FREQ, INTERVAL).
+FREQUENCIES: dict[str, tuple[str, int]] = {
+    "daily": ("DAILY", 1),
+    "weekly": ("WEEKLY", 1),
+    "fortnightly": ("WEEKLY", 2),
+    "monthly": ("MONTHLY", 1),
+    "yearly": ("YEARLY", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -30,15 +46,14 @@ def occurrences(event, start: dt.datetime, end: dt.datetime) -> list[Occurrence]
     if not event.rrule:
         return [_as_occurrence(event, event.local_start, event.start_on)]
     zone = event.zone
+    first = series_start(event)
     if event.is_all_day:
-        first = dt.datetime.combine(event.start_on, dt.time())
         length = event.end_on - event.start_on
         window = (
             start.astimezone(zone).replace(tzinfo=None) - length - dt.timedelta(days=1),
             end.astimezone(zone).replace(tzinfo=None),
         )
     else:
-        first = event.local_start
         length = event.ends_at - event.starts_at
         window = (start - length, end)
     rule = rrulestr(event.rrule.removeprefix("RRULE:"), dtstart=first, forceset=True)
@@ -74,3 +89,231 @@ def _as_occurrence(event, local_start, start_on) -> Occurrence:
     if event.is_all_day:
         return Occurrence(start_on=start_on, end_on=event.end_on)
     return Occurrence(starts_at=local_start, ends_at=event.local_end)
+
+
+def series_start(event) -> dt.datetime:
+    """The series' DTSTART as the rule is expanded from: local wall time for a timed event
+    (aware, in its zone), midnight of the first day for an all-day one (naive)."""
+    if event.is_all_day:
+        return dt.datetime.combine(event.start_on, dt.time())
+    return event.local_start
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """What the event form says of a series: how often, and until a day or how many times.
+
+    `frequency` is "" (does not repeat) or a key of FREQUENCIES; at most one of `until` (the
+    last day, inclusive) and `count` is set, neither for a series without end.
+    """
+
+    frequency: str = ""
+    until: dt.date | None = None
+    count: int | None = None
+
+
+def build_rrule(repetition: Repetition, *, zone: str, all_day: bool) -> str:
+    """The RRULE value (without the "RRULE:" name) for a simple repetition; "" for none.
+
+    UNTIL is what RFC 5545 asks for: a DATE for an all-day event; for a timed one the UTC
+    instant (YYYYMMDDTHHMMSSZ) of the last second of the until-day in the event's zone, so an
+    instance on that day counts whatever its time and whatever the clocks do that night.
+    """
+    if not repetition.frequency:
+        return ""
+    freq, interval = FREQUENCIES[repetition.frequency]
+    parts = [f"FREQ={freq}"]
+    if interval != 1:
+        parts.append(f"INTERVAL={interval}")
+    if repetition.until is not None:
+        if all_day:
+            parts.append(f"UNTIL={repetition.until:%Y%m%d}")
+        else:
+            next_day = dt.datetime.combine(repetition.until + dt.timedelta(days=1), dt.time())
+            end = next_day.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+            parts.append(f"UNTIL={end - dt.timedelta(seconds=1):%Y%m%dT%H%M%SZ}")
+    elif repetition.count is not None:
+        parts.append(f"COUNT={repetition.count}")
+    return ";".join(parts)
+
+
+def parse_rrule(rule: str, *, start: dt.date | dt.datetime, zone: str) -> Repetition | None:
+    """The simple repetition an RRULE value says, or None when the event form cannot say it.
+
+    `start` is the series' first start: a date for an all-day event, an aware datetime for a
+    timed one. The inverse of `build_rrule`, and exact for rules written elsewhere too: a
+    UTC UNTIL becomes the last day in the event's zone on which an instance (at the series'
+    wall-clock start time) still begins at or before it.
+    """
+    value = _unprefixed(rule).upper()
+    if not value:
+        return Repetition()
+    parts: dict[str, str] = {}
+    for part in value.split(";"):
+        name, sep, item = part.partition("=")
+        if not sep or name in parts:
+            return None
+        parts[name] = item
+    if not set(parts) <= {"FREQ", "INTERVAL", "UNTIL", "COUNT"} or not (
+        parts.get("INTERVAL", "1").isdigit()
+    ):
+        return None
+    wanted = (parts.get("FREQ"), int(parts.get("INTERVAL", "1")))
+    frequency = next((key for key, found in FREQUENCIES.items() if found == wanted), None)
+    if frequency is None or ("UNTIL" in parts and "COUNT" in parts):
+        return None
+    if "COUNT" in parts:
+        count = parts["COUNT"]
+        if not count.isdigit() or not 1 <= int(count) <= MAX_COUNT:
+            return None
+        return Repetition(frequency, count=int(count))
+    if "UNTIL" in parts:
+        until = _until_day(parts["UNTIL"], start, zone)
+        return None if until is None else Repetition(frequency, until=until)
+    return Repetition(frequency)
+
+
+def _unprefixed(rule: str | None) -> str:
+    value = (rule or "").strip()
+    return value[len("RRULE:") :] if value.upper().startswith("RRULE:") else value
+
+
+def _until_day(value: str, start: dt.date | dt.datetime, zone: str) -> dt.date | None:
+    if not isinstance(start, dt.datetime):
+        if not re.fullmatch(r"\d{8}", value):
+            return None
+        return _strptime(value, "%Y%m%d")
+    if not re.fullmatch(r"\d{8}T\d{6}Z", value):
+        return None
+    instant = _strptime(value, "%Y%m%dT%H%M%SZ")
+    if instant is None:
+        return None
+    tz = ZoneInfo(zone)
+    local = instant.replace(tzinfo=dt.UTC).astimezone(tz)
+    if local.time() < start.astimezone(tz).time():
+        return local.date() - dt.timedelta(days=1)  # that day's instance begins after UNTIL
+    return local.date()
+
+
+def _strptime(value: str, fmt: str):
+    try:
+        parsed = dt.datetime.strptime(value, fmt)
+    except ValueError:
+        return None
+    return parsed if "H" in fmt else parsed.date()
+
+
+class RuleError(ValueError):
+    """Why an RRULE value was refused: `reason` is one of "syntax", "count",
+    "count_and_until", "until_kind" or "until_before_start"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_WEEKDAY = r"(?:MO|TU|WE|TH|FR|SA|SU)"
+_FREQS = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+# RFC 5545 §3.3.10: each BYxxx list's range, and whether its values may count from the end.
+_BY_RANGES = {
+    "BYSECOND": (0, 60, False),
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
+
+
+def check_rrule(rule: str | None, first: dt.datetime) -> str:
+    """An RRULE value checked against the series' `first` start (see `series_start`).
+
+    Returns it as stored (upper case, without "RRULE:"; "" for none), or raises RuleError.
+    Beyond dateutil and icalendar, which read it for pages and feeds, it refuses what they
+    would accept and then misread or loop on forever (INTERVAL=0, BYMONTH=13, COUNT and
+    UNTIL together), and an UNTIL of the wrong kind: a DATE for an all-day event (naive
+    `first`), a UTC time ending in Z for a timed one.
+    """
+    value = _unprefixed(rule).upper()
+    if not value:
+        return ""
+    if len(value) > 500 or not re.fullmatch(r"[A-Z0-9;=,+\-]+", value):
+        raise RuleError("syntax")
+    parts: dict[str, str] = {}
+    for part in value.split(";"):
+        name, sep, item = part.partition("=")
+        if not sep or not item or name in parts:
+            raise RuleError("syntax")
+        parts[name] = item
+    if parts.get("FREQ") not in _FREQS or not set(parts) <= {
+        "FREQ",
+        "UNTIL",
+        "COUNT",
+        "INTERVAL",
+        "BYDAY",
+        "WKST",
+        *_BY_RANGES,
+    }:
+        raise RuleError("syntax")
+    if not parts.get("INTERVAL", "1").isdigit() or int(parts.get("INTERVAL", "1")) < 1:
+        raise RuleError("syntax")
+    if "WKST" in parts and not re.fullmatch(_WEEKDAY, parts["WKST"]):
+        raise RuleError("syntax")
+    if "BYDAY" in parts and not all(
+        re.fullmatch(r"[+-]?(?:[1-9]|[1-4]\d|5[0-3])?" + _WEEKDAY, day)
+        for day in parts["BYDAY"].split(",")
+    ):
+        raise RuleError("syntax")
+    for name, (low, high, signed) in _BY_RANGES.items():
+        if name in parts and not all(
+            _in_range(item, low, high, signed) for item in parts[name].split(",")
+        ):
+            raise RuleError("syntax")
+    if "COUNT" in parts:
+        if not parts["COUNT"].isdigit():
+            raise RuleError("syntax")
+        if int(parts["COUNT"]) < 1:
+            raise RuleError("count")
+        if "UNTIL" in parts:
+            raise RuleError("count_and_until")
+    if "UNTIL" in parts:
+        _check_until(parts["UNTIL"], first)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rrulestr(value, dtstart=first, forceset=True)
+        vRecur.from_ical(value)
+    except (ValueError, TypeError, OverflowError, Warning):
+        raise RuleError("syntax") from None
+    return value
+
+
+def _in_range(item: str, low: int, high: int, signed: bool) -> bool:
+    if not re.fullmatch(r"[+-]?\d{1,3}" if signed else r"\d{1,2}", item):
+        return False
+    number = int(item)
+    return low <= abs(number) <= high if signed else low <= number <= high
+
+
+def _check_until(value: str, first: dt.datetime) -> None:
+    if first.tzinfo is None:
+        until = _strptime(value, "%Y%m%d") if re.fullmatch(r"\d{8}", value) else None
+        if until is None:
+            raise RuleError("until_kind")
+        if until < first.date():
+            raise RuleError("until_before_start")
+        return
+    timed = re.fullmatch(r"\d{8}T\d{6}Z", value)
+    instant = _strptime(value, "%Y%m%dT%H%M%SZ") if timed else None
+    if instant is None:
+        raise RuleError("until_kind")
+    if instant.replace(tzinfo=dt.UTC) < first:
+        raise RuleError("until_before_start")
+
+
+def event_repetition(event) -> Repetition | None:
+    """The event's repetition as the form shows it (None: a rule the form cannot show)."""
+    start = event.start_on if event.is_all_day else event.local_start
+    return parse_rrule(event.rrule, start=start, zone=event.timezone)

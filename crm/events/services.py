@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, func, literal_column, select, union_all
 from sqlalchemy.orm import selectinload
 
 from crm.auth.models import User
@@ -18,6 +18,7 @@ from crm.db import fold, like_pattern, utcnow
 from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import NotFoundError, ServiceError
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
+from crm.events.recurrence import RuleError, check_rrule, series_start
 from crm.extensions import db
 from crm.i18n import is_country
 from crm.locking import check_version
@@ -180,7 +181,9 @@ def overlapping(start: dt.datetime, end: dt.datetime):
     """
     return union_all(
         select(Event.id).where(Event.ends_at > start, Event.starts_at < end),
-        select(Event.id).where(Event.rrule != "", Event.starts_at < end),
+        # A literal '' (not a bound parameter), so that PostgreSQL's generic plan for this
+        # prepared statement still matches the partial index's predicate.
+        select(Event.id).where(Event.rrule != literal_column("''"), Event.starts_at < end),
     )
 
 
@@ -296,6 +299,56 @@ def _apply_times(event: Event, times: dict, zone: str) -> None:
         event.is_all_day = False
         event.start_on = event.end_on = None
         event.starts_at, event.ends_at = starts_at, ends_at
+
+
+def _clean_rrule(value: str | None, event: Event) -> str:
+    """A repetition rule (RFC 5545 RRULE value) checked against the event's start."""
+    try:
+        return check_rrule(value, series_start(event))
+    except RuleError as error:
+        messages = {
+            "count": _("The rule must let the event take place at least once (COUNT=1 or more)."),
+            "count_and_until": _(
+                "A rule ends on a date (UNTIL) or after a number of times (COUNT), not both."
+            ),
+            "until_kind": _(
+                "The rule's end (UNTIL) must be a date (20270303) for an all-day event and a "
+                "UTC time (20270303T225959Z) for an event with times."
+            ),
+            "until_before_start": _("The repetition must not end before the event starts."),
+        }
+        message = messages.get(
+            error.reason,
+            _(
+                "This is not a repetition rule calendars understand (an RFC 5545 RRULE such "
+                "as FREQ=WEEKLY;COUNT=10)."
+            ),
+        )
+        raise ServiceError(message, field="rrule") from None
+
+
+def _set_rrule(event: Event, value: str | None) -> None:
+    """Set the rule; a series that stops repeating loses its exceptions and extra dates too."""
+    rule = _clean_rrule(value, event)
+    if event.rrule and not rule:
+        event.exdates = event.rdates = ""
+    event.rrule = rule
+
+
+def _recheck_kept_rrule(event: Event, before: tuple, first_before) -> None:
+    """A change of times must not break a rule kept as it was (an UNTIL now before the start,
+    or of the wrong kind after "All day" was ticked); a rule already broken stays as it is."""
+    if not event.rrule or before == _time_key(event):
+        return
+    try:
+        check_rrule(event.rrule, first_before)
+    except RuleError:
+        return
+    _clean_rrule(event.rrule, event)
+
+
+def _time_key(event: Event) -> tuple:
+    return (event.is_all_day, event.start_on, event.starts_at, event.timezone)
 
 
 def _responsible_id(responsible_id=None, responsible_email=None) -> int | None:
@@ -494,8 +547,12 @@ def create_event(
     tags: str | list[str] | None = None,
     programme: Iterable[dict] | None = None,
     participations: Iterable[dict] | None = None,
+    rrule: str = "",
 ) -> Event:
-    """Create an event with its programme and participants (flushes, never commits)."""
+    """Create an event with its programme and participants (flushes, never commits).
+
+    `rrule` makes it repeat: an RFC 5545 RRULE value such as "FREQ=WEEKLY;COUNT=10".
+    """
     clean = _clean(
         {
             "title": title,
@@ -513,6 +570,7 @@ def create_event(
     event = Event(**clean)
     times = dict(zip(TIME_FIELDS, (is_all_day, starts_at, ends_at, start_on, end_on), strict=True))
     _apply_times(event, times, clean["timezone"])
+    event.rrule = _clean_rrule(rrule, event)
     event.responsible_id = _responsible_id(responsible_id, responsible_email)
     _set_countries(event, countries or ())
     event.programme = _programme_items(event, programme or ())
@@ -524,7 +582,11 @@ def create_event(
 
 
 def update_event(event: Event, *, version: int | None = None, **data) -> Event:
-    """Update the given fields (lists are replaced); refused if `version` is outdated."""
+    """Update the given fields (lists are replaced); refused if `version` is outdated.
+
+    Without `rrule` the stored rule stays as it is; `rrule=""` stops the series repeating and
+    drops its EXDATEs and RDATEs.
+    """
     check_version(event, version)
     unknown = set(data) - {
         *TEXT_FIELDS,
@@ -541,17 +603,23 @@ def update_event(event: Event, *, version: int | None = None, **data) -> Event:
         "tags",
         "programme",
         "participations",
+        "rrule",
     }
     if unknown:
         raise TypeError(f"update_event() got unexpected fields: {sorted(unknown)}")
     clean = _clean(data)
     zone = clean.get("timezone", event.timezone)
+    times_before, first_before = _time_key(event), series_start(event)
     with db.session.no_autoflush:
         for key, value in clean.items():
             setattr(event, key, value)
         if "timezone" in clean or any(k in data for k in TIME_FIELDS):
             times = {k: data.get(k, getattr(event, k)) for k in TIME_FIELDS}
             _apply_times(event, times, zone)
+        if "rrule" in data and (data["rrule"] or "") != event.rrule:
+            _set_rrule(event, data["rrule"])
+        else:  # the stored rule stays byte for byte, checked only when the times change
+            _recheck_kept_rrule(event, times_before, first_before)
         if "responsible_id" in data or "responsible_email" in data:
             event.responsible_id = _responsible_id(
                 data.get("responsible_id"), data.get("responsible_email")

@@ -15,6 +15,7 @@ from crm.errors import ServiceError
 from crm.events import bp, services
 from crm.events.forms import EventForm, ParticipantForm, apply_event_error, event_form_data
 from crm.events.models import Event, Participation
+from crm.events.recurrence import event_repetition, occurrences
 from crm.extensions import db
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
@@ -25,6 +26,9 @@ bp.before_request(require_login)
 
 # The largest id an integer column holds on PostgreSQL; a bigger one would be a database error.
 MAX_ID = 2**31 - 1
+# A recurring event's page lists its next few dates, looked for this far ahead.
+UPCOMING = 5
+UPCOMING_WINDOW = dt.timedelta(days=400)
 
 
 def _date_arg(name: str) -> tuple[dt.date | None, bool]:
@@ -109,12 +113,30 @@ def index():
     )
 
 
+def _render_show(event: Event, participant_form):
+    """The event's page; a recurring event with its repetition and next dates."""
+    repetition, upcoming = None, []
+    if event.rrule:
+        repetition = event_repetition(event)
+        now = utcnow()
+        try:
+            upcoming = occurrences(event, now, now + UPCOMING_WINDOW)[:UPCOMING]
+        except ValueError:  # an imported rule dateutil cannot expand: the page still shows
+            upcoming = []
+    return render_template(
+        "events/show.html",
+        event=event,
+        participant_form=participant_form,
+        repetition=repetition,
+        upcoming=upcoming,
+    )
+
+
 @bp.route("/<int:event_id>")
 def show(event_id: int):
     """An event with its programme and participants."""
     event = _get_event(event_id)
-    form = ParticipantForm() if current_user.can_edit else None
-    return render_template("events/show.html", event=event, participant_form=form)
+    return _render_show(event, ParticipantForm() if current_user.can_edit else None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -150,10 +172,10 @@ def edit(event_id: int):
     """Edit an event; refused if someone else saved it meanwhile."""
     event = _get_event(event_id)
     if request.method == "GET":
-        form = EventForm(data=event_form_data(event), zone=event.timezone)
+        form = EventForm(data=event_form_data(event), zone=event.timezone, event=event)
         form.ensure_blank_rows()
     else:
-        form = EventForm(zone=event.timezone)
+        form = EventForm(zone=event.timezone, event=event)
     if form.validate_on_submit():
         try:
             services.update_event(event, version=form.version.data, **form.service_data())
@@ -204,7 +226,7 @@ def add_participant(event_id: int):
             flash(_("%(name)s added.", name=name), "success")
             return redirect(url_for("events.show", event_id=event.id) + "#participants")
     event = _get_event(event_id)
-    return render_template("events/show.html", event=event, participant_form=form)
+    return _render_show(event, form)
 
 
 @bp.route("/<int:event_id>/participants/<int:participation_id>/delete", methods=["POST"])

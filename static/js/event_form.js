@@ -1,4 +1,5 @@
-// The event form: "Add row" buttons for programme and participants, and the all-day switch.
+// The event form: "Add row" buttons for programme and participants, the all-day switch and
+// the end of a repetition.
 // Without this file the form shows a fixed number of empty rows and still works.
 (function () {
   "use strict";
@@ -73,5 +74,15 @@
   if (allDay) {
     allDay.addEventListener("change", toggleTimes);
     toggleTimes();
+  }
+
+  // Does not repeat: the end (a date or a number of times) does not apply, so hide it.
+  var repeats = form.querySelector("[data-repeat] select");
+  function toggleRepeatEnd() {
+    form.querySelectorAll(".js-repeat-end").forEach(function (el) { el.hidden = !repeats.value; });
+  }
+  if (repeats) {
+    repeats.addEventListener("change", toggleRepeatEnd);
+    toggleRepeatEnd();
   }
 })();

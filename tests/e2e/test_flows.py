@@ -297,6 +297,11 @@ def test_log_a_delegation_visit_with_programme_and_participants(
     page.locator("#end_date").fill(day)
     page.locator("#end_time").fill("16:00")
     page.locator("#venue").fill("Rådhuset")
+    # the end of a repetition shows once the event repeats
+    expect(page.get_by_label("Antall ganger")).to_be_hidden()
+    page.get_by_label("Gjentas", exact=True).select_option(label="Hver uke")
+    expect(page.get_by_label("Gjentas til og med")).to_be_visible()
+    page.get_by_label("Antall ganger").fill("4")
     page.locator("#programme-0-starts_at").fill("09:30")
     page.locator("#programme-0-ends_at").fill("10:30")
     page.locator("#programme-0-title").fill("Velkomst ved ordføreren")
@@ -311,6 +316,7 @@ def test_log_a_delegation_visit_with_programme_and_participants(
     screenshot(page, "delegation-form")
     submit(page, page.get_by_role("button", name="Lagre"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Delegasjon fra Göteborg")
+    expect(page.locator("dl.record")).to_contain_text("Gjentas hver uke, 4 ganger")
     programme = page.locator("section", has=page.get_by_role("heading", name="Program"))
     expect(programme).to_contain_text("Velkomst ved ordføreren")
     expect(programme).to_contain_text("Besøk på NTNU")
@@ -321,6 +327,36 @@ def test_log_a_delegation_visit_with_programme_and_participants(
     visit(page, "/events/")
     expect(page.get_by_role("link", name="Delegasjon fra Göteborg")).to_be_visible()
     screenshot(page, "events")
+
+
+def test_imported_rule_is_shown_and_kept_by_the_event_form(admin_page, live_app):
+    from crm.events.models import Event
+    from crm.events.services import create_event
+    from crm.extensions import db
+
+    page = admin_page
+    rule = "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(9), OSLO)
+    with live_app.app_context():
+        event = create_event(
+            title="Språkkafé",
+            kind="meeting",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            rrule=rule,
+        )
+        db.session.commit()
+        event_id = event.id
+    visit(page, f"/events/{event_id}")
+    expect(page.locator("dl.record")).to_contain_text(f"Gjentas etter en importert regel: {rule}")
+    submit(page, page.get_by_role("link", name="Rediger"))
+    expect(page.get_by_role("group", name="Gjentakelse")).to_contain_text(rule)
+    expect(page.get_by_label("Slutt å gjenta")).not_to_be_checked()
+    page.locator("#venue").fill("Biblioteket")
+    submit(page, page.get_by_role("button", name="Lagre"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Språkkafé")
+    with live_app.app_context():
+        assert db.session.get(Event, event_id).rrule == rule
 
 
 def test_event_shows_in_the_calendar(admin_page, live_app, screenshot):
