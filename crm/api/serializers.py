@@ -1,12 +1,18 @@
 """Records as JSON-ready dicts: pure functions of the record (and `url_for` for links)."""
 
 import datetime as dt
+import logging
 
 from flask import g, url_for
 
 from crm.contacts.models import Contact, Membership
 from crm.events.models import Event, Participation, ProgrammeItem
 from crm.organisations.models import Organisation
+
+log = logging.getLogger(__name__)
+# What expanding a stored recurrence may raise (dateutil on a rule it cannot read, the runaway
+# rules occurrences() refuses); as crm.reminders.jobs.UNREADABLE.
+UNREADABLE = (ValueError, TypeError, OverflowError)
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
@@ -184,8 +190,15 @@ def event_occurrences_json(event: Event, start, end, serialise=event_json) -> li
     base = serialise(event)
     if not event.rrule:
         return [base]
+    try:
+        found = occurrences(event, start, end)
+    except UNREADABLE as error:
+        # a rule stored before rules were checked: the calendar still shows the first instance
+        log.warning("event %s: unreadable recurrence, first instance only: %s", event.id, error)
+        in_range = event.ends_at > start and event.starts_at < end
+        return [dict(base, recurring=True)] if in_range else []
     items = []
-    for occurrence in occurrences(event, start, end):
+    for occurrence in found:
         item = dict(base, recurring=True)
         if event.is_all_day:
             item.update(start_date=_iso(occurrence.start_on), end_date=_iso(occurrence.end_on))

@@ -11,6 +11,12 @@ What real exports contain and how it is read:
 - Events without a UID (Outlook Web Access) get one derived from their content, so importing
   the same file twice finds them again.
 - CLASS:PRIVATE or CONFIDENTIAL makes an event internal.
+- RRULE is checked as the event form checks one (check_rrule), after its UNTIL is made of the
+  kind RFC 5545 asks for where the file's says plainly which instance is the last (Outlook's
+  local-time UNTIL on a TZID event, a date-time UNTIL on an all-day one: _canonical_until).
+  A rule that cannot be used (INTERVAL=0, BYMONTH=13, FREQ=SECONDLY, one that never takes
+  place or takes too long to work out) makes its event an error; so do unreadable EXDATE and
+  RDATE values.
 
 A file that cannot be read at all raises ImportFileError naming the line; an event that cannot
 be read becomes an item with an error and is left out, and the rest imports in one transaction.
@@ -19,6 +25,7 @@ be read becomes an item with an error and is left out, and the rest imports in o
 import datetime as dt
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +41,7 @@ from crm.calendars.models import Calendar
 from crm.db import utcnow
 from crm.enums import EventKind, EventStatus, Visibility
 from crm.errors import ServiceError
+from crm.events import recurrence  # a module: crm.events imports this one as it loads
 from crm.events.models import Event
 from crm.extensions import db
 from crm.tags import get_tags, parse_tags
@@ -60,6 +68,8 @@ WINDOWS_DISPLAY_NAMES = {
     "canberra, melbourne, sydney": "Australia/Sydney",
     "coordinated universal time": "UTC",
 }
+# The CPU time the check of a whole file's repetition rules may take (see _RuleBudget).
+RULES_SECONDS = 3.0
 _DISPLAY_NAME = re.compile(r"^\(UTC(?:([+-])(\d{2}):(\d{2}))?\)\s*(.*)$")
 _CONTENT_LINE = re.compile(
     r'^[A-Za-z0-9-]+(?:;[A-Za-z0-9-]+=(?:"[^"]*"|[^";:,]*)(?:,(?:"[^"]*"|[^";:,]*))*)*:'
@@ -249,6 +259,7 @@ def parse_ics(content: bytes, *, default_zone: str = DEFAULT_ZONE) -> list[Impor
         raise ImportFileError(_("The file cannot be read: %(error)s", error=str(error))) from None
     items: list[ImportItem] = []
     position = 0
+    budget = _RuleBudget(RULES_SECONDS)
     for cal in calendars:
         zone = resolve_zone(str(cal.get("X-WR-TIMEZONE", ""))) or default_zone
         for vevent in cal.walk("VEVENT"):
@@ -256,7 +267,7 @@ def parse_ics(content: bytes, *, default_zone: str = DEFAULT_ZONE) -> list[Impor
             position += 1
             item = ImportItem(line=line)
             try:
-                _read_vevent(vevent, item, zone)
+                _read_vevent(vevent, item, zone, budget)
             except _PropertyError as error:
                 at = props.get(error.name, line)
                 item.error = _("Line %(line)s: %(error)s", line=at, error=error.message)
@@ -330,7 +341,7 @@ def _dates(vevent, name: str) -> list:
     return out
 
 
-def _read_vevent(vevent, item: ImportItem, zone: str) -> None:
+def _read_vevent(vevent, item: ImportItem, zone: str, budget: "_RuleBudget") -> None:
     start, event_zone = _read_time(vevent, "DTSTART", zone)
     all_day = not isinstance(start, dt.datetime)
     title = _text(vevent, "SUMMARY")
@@ -340,6 +351,9 @@ def _read_vevent(vevent, item: ImportItem, zone: str) -> None:
         "venue": _text(vevent, "LOCATION")[:300],
         "is_all_day": all_day,
     }
+    # the preview names an event whose recurrence cannot be used
+    item.uid = _text(vevent, "UID")[:200] or _derived_uid(vevent)
+    item.title = data["title"]
     status = _text(vevent, "STATUS").upper()
     data["status"] = {
         "CANCELLED": EventStatus.CANCELLED,
@@ -387,16 +401,9 @@ def _read_vevent(vevent, item: ImportItem, zone: str) -> None:
             starts_at=start.astimezone(dt.UTC),
             ends_at=end.astimezone(dt.UTC),
         )
-    rrule = vevent.get("RRULE")
-    if isinstance(rrule, list):
-        rrule = rrule[0]
-    data["rrule"] = rrule.to_ical().decode() if rrule is not None else ""
-    data["exdates"] = format_recurrence_dates(
-        _normalise(_dates(vevent, "EXDATE"), event_zone, all_day), event_zone
-    )
-    data["rdates"] = format_recurrence_dates(
-        _normalise(_dates(vevent, "RDATE"), event_zone, all_day), event_zone
-    )
+    data["rrule"] = _read_rrule(vevent, data, budget)
+    for name in ("EXDATE", "RDATE"):
+        data[f"{name.lower()}s"] = _read_recurrence_dates(vevent, name, event_zone, all_day)
     categories = vevent.get("CATEGORIES")
     if categories is not None:
         cats = categories if isinstance(categories, list) else [categories]
@@ -407,9 +414,121 @@ def _read_vevent(vevent, item: ImportItem, zone: str) -> None:
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(resolve_zone(rid.params.get("TZID")) or zone))
         item.recurrence_id = value
-    item.uid = _text(vevent, "UID")[:200] or _derived_uid(vevent)
-    item.title = data["title"]
     item.data = data
+
+
+def _read_rrule(vevent, data: dict, budget: "_RuleBudget") -> str:
+    """The event's RRULE as stored, its UNTIL made of the kind RFC 5545 asks for, checked as the
+    event form checks one; _PropertyError saying why it cannot be used."""
+    prop = vevent.get("RRULE")
+    if isinstance(prop, list):
+        prop = prop[0]
+    if prop is None:
+        return ""
+    written = prop.to_ical().decode()
+    if _prop_error(vevent, "RRULE") or not written:  # icalendar could not read it
+        raise _PropertyError("RRULE", _rule_problem(recurrence.RuleError("syntax"), written))
+    zone = data["timezone"]
+    if data["is_all_day"]:
+        first = dt.datetime.combine(data["start_on"], dt.time())
+    else:
+        first = data["starts_at"].astimezone(ZoneInfo(zone))
+    try:
+        return budget.check(_canonical_until(written, first, zone), first)
+    except recurrence.RuleError as error:
+        raise _PropertyError("RRULE", _rule_problem(error, written)) from None
+
+
+def _rule_problem(error: "recurrence.RuleError", written: str) -> str:
+    reason = recurrence.rule_error_message(error)
+    if not written:
+        return reason
+    return _("%(reason)s (RRULE:%(rule)s)", reason=reason, rule=written[:120])
+
+
+def _canonical_until(rule: str, first: dt.datetime, zone: str) -> str:
+    """The rule with an UNTIL of the kind RFC 5545 asks for where the file's, though of another
+    kind, says plainly which instance is the last; any other UNTIL is left for check_rrule.
+
+    All-day series (naive `first`) want a DATE: a UTC time becomes the day it falls on in the
+    event's zone (Outlook and Android write the last day's local midnight in UTC, and that
+    day's instance, which begins at that midnight, is the last), a local time its own day.
+    Timed series want a UTC time: a local time (floating, or Outlook's in the DTSTART's TZID)
+    is read in the event's zone; a DATE means up to the end of that day, as the event form's
+    "until" does.
+    """
+    parts = rule.split(";")
+    for index, part in enumerate(parts):
+        name, _sep, value = part.partition("=")
+        if name.upper() == "UNTIL":
+            parts[index] = f"{name}={_canonical_until_value(value.upper(), first, ZoneInfo(zone))}"
+    return ";".join(parts)
+
+
+def _canonical_until_value(value: str, first: dt.datetime, tz: ZoneInfo) -> str:
+    try:
+        if first.tzinfo is None:
+            if re.fullmatch(r"\d{8}T\d{6}Z", value):
+                instant = dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+                return _ical_date(instant.astimezone(tz).date())
+            if re.fullmatch(r"\d{8}T\d{6}", value):
+                return _ical_date(dt.datetime.strptime(value, "%Y%m%dT%H%M%S").date())
+        elif re.fullmatch(r"\d{8}T\d{6}", value):
+            local = dt.datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=tz)
+            return _ical_utc(local)
+        elif re.fullmatch(r"\d{8}", value):
+            day = dt.datetime.strptime(value, "%Y%m%d").date() + dt.timedelta(days=1)
+            next_midnight = dt.datetime.combine(day, dt.time(), tz)
+            return _ical_utc(next_midnight - dt.timedelta(seconds=1))
+    except (ValueError, OverflowError):  # a day that does not exist, a year out of range
+        pass
+    return value
+
+
+def _ical_date(day: dt.date) -> str:
+    # by hand: strftime("%Y") does not pad years before 1000
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+def _ical_utc(value: dt.datetime) -> str:
+    instant = value.astimezone(dt.UTC)
+    return f"{_ical_date(instant.date())}T{instant:%H%M%S}Z"
+
+
+class _RuleBudget:
+    """The CPU time a file's rule checks may take together: check_rrule bounds each rule's,
+    but a file may hold thousands of rules."""
+
+    def __init__(self, seconds: float):
+        self.left = seconds
+
+    def check(self, rule: str, first: dt.datetime) -> str:
+        """check_rrule, counting the time it takes; ImportFileError once it is spent."""
+        started = time.thread_time()
+        try:
+            return recurrence.check_rrule(rule, first)
+        finally:
+            self.left -= time.thread_time() - started
+            if self.left < 0:
+                raise ImportFileError(
+                    _(
+                        "The file's repetition rules take too long to work out; "
+                        "nothing was imported."
+                    )
+                )
+
+
+def _read_recurrence_dates(vevent, name: str, zone: str, all_day: bool) -> str:
+    """EXDATE or RDATE values as stored; _PropertyError when they cannot be read."""
+    problem = _PropertyError(name, _("%(name)s cannot be read.", name=name))
+    if _prop_error(vevent, name):
+        raise problem
+    try:
+        stored = format_recurrence_dates(_normalise(_dates(vevent, name), zone, all_day), zone)
+        parse_recurrence_dates(stored, zone, all_day)  # as pages and feeds will read it
+    except (ValueError, TypeError, OverflowError):
+        raise problem from None
+    return stored
 
 
 def _normalise(values: list, zone: str, all_day: bool) -> list:

@@ -3,12 +3,16 @@ simple repetitions the event form offers, as RRULE values and back, and checked.
 """
 
 import datetime as dt
+import itertools
 import re
+import sys
+import time
 import warnings
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
+from flask_babel import gettext as _
 from icalendar.prop import vRecur
 
 from crm.calendars.ical import parse_recurrence_dates
@@ -45,6 +49,9 @@ def occurrences(event, start: dt.datetime, end: dt.datetime) -> list[Occurrence]
     """
     if not event.rrule:
         return [_as_occurrence(event, event.local_start, event.start_on)]
+    # A rule stored before check_rrule refused it (INTERVAL=0, BYMONTH=13, FREQ=MINUTELY) would
+    # keep dateutil busy for minutes or for ever: raise, as for any rule it cannot read.
+    _check_bounds(_pairs(_unprefixed(event.rrule).upper()))
     zone = event.zone
     first = series_start(event)
     if event.is_all_day:
@@ -204,17 +211,68 @@ def _strptime(value: str, fmt: str):
 
 
 class RuleError(ValueError):
-    """Why an RRULE value was refused: `reason` is one of "syntax", "count",
-    "count_and_until", "until_kind" or "until_before_start"."""
+    """Why an RRULE value was refused: `reason` is one of REASONS, `detail` the part at fault
+    where one part is ("BYMONTH=13", "SECONDLY"), else ""."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.detail = detail
+
+
+REASONS = (
+    "syntax",  # not an RRULE value calendars read
+    "frequency",  # FREQ=SECONDLY or MINUTELY
+    "interval",  # INTERVAL=0
+    "out_of_range",  # a BYxxx value outside its range (BYMONTH=13)
+    "count",  # COUNT=0
+    "count_and_until",
+    "until_kind",  # a DATE UNTIL for a timed series, a date-time for an all-day one
+    "until_before_start",
+    "too_complex",  # its first instances take too long to work out
+    "no_instances",  # it never takes place
+)
+
+
+def rule_error_message(error: RuleError) -> str:
+    """Why a rule was refused, for a user, in the request's language."""
+    messages = {
+        "frequency": _(
+            "An event cannot repeat every second or every minute (FREQ=%(freq)s); "
+            "the most often is every hour (FREQ=HOURLY).",
+            freq=error.detail,
+        ),
+        "interval": _("The rule's interval (INTERVAL) must be 1 or more."),
+        "out_of_range": _("The value %(part)s in the rule is out of range.", part=error.detail),
+        "count": _("The rule must let the event take place at least once (COUNT=1 or more)."),
+        "count_and_until": _(
+            "A rule ends on a date (UNTIL) or after a number of times (COUNT), not both."
+        ),
+        "until_kind": _(
+            "The rule's end (UNTIL) must be a date (20270303) for an all-day event and a "
+            "UTC time (20270303T225959Z) for an event with times."
+        ),
+        "until_before_start": _("The repetition must not end before the event starts."),
+        "too_complex": _("The rule is too complex: working out its first dates takes too long."),
+        "no_instances": _("The rule never lets the event take place."),
+    }
+    return messages.get(
+        error.reason,
+        _(
+            "This is not a repetition rule calendars understand (an RFC 5545 RRULE such "
+            "as FREQ=WEEKLY;COUNT=10)."
+        ),
+    )
 
 
 _WEEKDAY = r"(?:MO|TU|WE|TH|FR|SA|SU)"
 _FREQS = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+# An office calendar has no use for them, and dateutil steps through every second or minute
+# from the first start to the range a page asks for.
+_TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
 # RFC 5545 §3.3.10: each BYxxx list's range, and whether its values may count from the end.
+# dateutil accepts some values outside them (BYMONTH=13) and then looks for an instance until
+# the year 9999.
 _BY_RANGES = {
     "BYSECOND": (0, 60, False),
     "BYMINUTE": (0, 59, False),
@@ -225,6 +283,11 @@ _BY_RANGES = {
     "BYMONTH": (1, 12, False),
     "BYSETPOS": (1, 366, True),
 }
+# check_rrule works out this many instances, within this much CPU time. A rule calendars use
+# needs well under a millisecond; one that never matches (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30)
+# would keep dateutil busy for seconds on every page showing it.
+PROBE_INSTANCES = 3
+PROBE_SECONDS = 0.1
 
 
 def check_rrule(rule: str | None, first: dt.datetime) -> str:
@@ -232,21 +295,20 @@ def check_rrule(rule: str | None, first: dt.datetime) -> str:
 
     Returns it as stored (upper case, without "RRULE:"; "" for none), or raises RuleError.
     Beyond dateutil and icalendar, which read it for pages and feeds, it refuses what they
-    would accept and then misread or loop on forever (INTERVAL=0, BYMONTH=13, COUNT and
-    UNTIL together), and an UNTIL of the wrong kind: a DATE for an all-day event (naive
-    `first`), a UTC time ending in Z for a timed one.
+    would accept and then misread or loop on for minutes or forever (INTERVAL=0, BYMONTH=13,
+    FREQ=SECONDLY or MINUTELY, COUNT and UNTIL together), an UNTIL of the wrong kind (a DATE
+    for an all-day event, naive `first`; a UTC time ending in Z for a timed one), and a rule
+    whose first instances cannot be worked out quickly, or that has none.
     """
     value = _unprefixed(rule).upper()
     if not value:
         return ""
     if len(value) > 500 or not re.fullmatch(r"[A-Z0-9;=,+\-]+", value):
         raise RuleError("syntax")
-    parts: dict[str, str] = {}
-    for part in value.split(";"):
-        name, sep, item = part.partition("=")
-        if not sep or not item or name in parts:
-            raise RuleError("syntax")
-        parts[name] = item
+    pairs = _pairs(value)
+    parts = dict(pairs)
+    if len(parts) != len(pairs) or not all(name and item for name, item in pairs):
+        raise RuleError("syntax")
     if parts.get("FREQ") not in _FREQS or not set(parts) <= {
         "FREQ",
         "UNTIL",
@@ -257,20 +319,9 @@ def check_rrule(rule: str | None, first: dt.datetime) -> str:
         *_BY_RANGES,
     }:
         raise RuleError("syntax")
-    if not parts.get("INTERVAL", "1").isdigit() or int(parts.get("INTERVAL", "1")) < 1:
-        raise RuleError("syntax")
     if "WKST" in parts and not re.fullmatch(_WEEKDAY, parts["WKST"]):
         raise RuleError("syntax")
-    if "BYDAY" in parts and not all(
-        re.fullmatch(r"[+-]?(?:[1-9]|[1-4]\d|5[0-3])?" + _WEEKDAY, day)
-        for day in parts["BYDAY"].split(",")
-    ):
-        raise RuleError("syntax")
-    for name, (low, high, signed) in _BY_RANGES.items():
-        if name in parts and not all(
-            _in_range(item, low, high, signed) for item in parts[name].split(",")
-        ):
-            raise RuleError("syntax")
+    _check_bounds(pairs, strict=True)
     if "COUNT" in parts:
         if not parts["COUNT"].isdigit():
             raise RuleError("syntax")
@@ -283,18 +334,95 @@ def check_rrule(rule: str | None, first: dt.datetime) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            rrulestr(value, dtstart=first, forceset=True)
+            series = rrulestr(value, dtstart=first, forceset=True)
         vRecur.from_ical(value)
     except (ValueError, TypeError, OverflowError, Warning):
         raise RuleError("syntax") from None
+    _probe(series)
     return value
 
 
-def _in_range(item: str, low: int, high: int, signed: bool) -> bool:
-    if not re.fullmatch(r"[+-]?\d{1,3}" if signed else r"\d{1,2}", item):
-        return False
-    number = int(item)
-    return low <= abs(number) <= high if signed else low <= number <= high
+def _pairs(value: str) -> list[tuple[str, str]]:
+    """A rule's NAME=VALUE parts in order ("" for the name of a part without "=")."""
+    pairs = []
+    for part in value.split(";"):
+        name, sep, item = part.partition("=")
+        pairs.append((name if sep else "", item))
+    return pairs
+
+
+def _check_bounds(pairs: list[tuple[str, str]], *, strict: bool = False) -> None:
+    """Refuse what keeps dateutil busy for minutes or for ever: FREQ=SECONDLY or MINUTELY,
+    an INTERVAL below 1, a BYxxx value outside RFC 5545's range.
+
+    `strict` also refuses a malformed number or BYDAY; otherwise (occurrences(), on a stored
+    rule) those are left for dateutil to read or refuse, as before.
+    """
+    for name, item in pairs:
+        if name == "FREQ" and item in _TOO_FREQUENT:
+            raise RuleError("frequency", item)
+        if name == "INTERVAL":
+            interval = _number(item, strict)
+            if interval is not None and interval < 1:
+                raise RuleError("interval")
+        if name == "BYDAY":
+            for day in item.split(","):
+                match = re.fullmatch(r"[+-]?(\d+)?" + _WEEKDAY, day)
+                if match is None and strict:
+                    raise RuleError("syntax")
+                if match and match.group(1) and not 1 <= int(match.group(1)) <= 53:
+                    raise RuleError("out_of_range", f"{name}={day}")
+        if name in _BY_RANGES:
+            low, high, signed = _BY_RANGES[name]
+            for text in item.split(","):
+                number = _number(text, strict, signed)
+                if number is not None and not low <= abs(number) <= high:
+                    raise RuleError("out_of_range", f"{name}={text}")
+
+
+def _number(text: str, strict: bool, signed: bool = False) -> int | None:
+    """A whole number as RFC 5545 writes it (signed only where `signed`), else RuleError when
+    `strict`; else as dateutil reads it (any sign), or None when it cannot."""
+    if re.fullmatch(r"[+-]?\d+" if signed or not strict else r"\d+", text):
+        return int(text)
+    if strict:
+        raise RuleError("syntax")
+    return None
+
+
+class _OutOfTime(Exception):
+    """The probe's CPU time is spent."""
+
+
+def _probe(series) -> None:
+    """Work out the series' first instances within PROBE_SECONDS of CPU time.
+
+    dateutil cannot be stopped from outside, and between two instances it may loop for
+    seconds without returning; a trace function, called at each Python call it makes (every
+    step of its loop), stops it once the time is spent.
+    """
+    previous = sys.gettrace()  # a debugger's or coverage's, called on as before
+    deadline = time.thread_time() + PROBE_SECONDS
+    calls = 0
+
+    def trace(frame, event, arg):
+        nonlocal calls
+        calls += 1
+        if not calls % 64 and time.thread_time() > deadline:
+            raise _OutOfTime
+        return previous(frame, event, arg) if previous is not None else None
+
+    sys.settrace(trace)
+    try:
+        found = list(itertools.islice(series, PROBE_INSTANCES))
+    except _OutOfTime:
+        raise RuleError("too_complex") from None
+    except (ValueError, TypeError, OverflowError):
+        raise RuleError("syntax") from None
+    finally:
+        sys.settrace(previous)
+    if not found:
+        raise RuleError("no_instances")
 
 
 def _check_until(value: str, first: dt.datetime) -> None:

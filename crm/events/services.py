@@ -18,7 +18,7 @@ from crm.db import fold, like_pattern, utcnow
 from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import NotFoundError, ServiceError
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
-from crm.events.recurrence import RuleError, check_rrule, series_start
+from crm.events.recurrence import RuleError, check_rrule, rule_error_message, series_start
 from crm.extensions import db
 from crm.i18n import is_country
 from crm.locking import check_version
@@ -306,25 +306,7 @@ def _clean_rrule(value: str | None, event: Event) -> str:
     try:
         return check_rrule(value, series_start(event))
     except RuleError as error:
-        messages = {
-            "count": _("The rule must let the event take place at least once (COUNT=1 or more)."),
-            "count_and_until": _(
-                "A rule ends on a date (UNTIL) or after a number of times (COUNT), not both."
-            ),
-            "until_kind": _(
-                "The rule's end (UNTIL) must be a date (20270303) for an all-day event and a "
-                "UTC time (20270303T225959Z) for an event with times."
-            ),
-            "until_before_start": _("The repetition must not end before the event starts."),
-        }
-        message = messages.get(
-            error.reason,
-            _(
-                "This is not a repetition rule calendars understand (an RFC 5545 RRULE such "
-                "as FREQ=WEEKLY;COUNT=10)."
-            ),
-        )
-        raise ServiceError(message, field="rrule") from None
+        raise ServiceError(rule_error_message(error), field="rrule") from None
 
 
 def _set_rrule(event: Event, value: str | None) -> None:

@@ -1,6 +1,7 @@
 """Event pages: list with search and filters, detail, new, edit, delete, participants."""
 
 import datetime as dt
+import logging
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -23,6 +24,7 @@ from crm.organisations.models import Organisation
 from crm.pagination import paginate
 
 bp.before_request(require_login)
+log = logging.getLogger(__name__)
 
 # The largest id an integer column holds on PostgreSQL; a bigger one would be a database error.
 MAX_ID = 2**31 - 1
@@ -121,7 +123,9 @@ def _render_show(event: Event, participant_form):
         now = utcnow()
         try:
             upcoming = occurrences(event, now, now + UPCOMING_WINDOW)[:UPCOMING]
-        except ValueError:  # an imported rule dateutil cannot expand: the page still shows
+        except (ValueError, TypeError, OverflowError) as error:
+            # a rule stored before rules were checked: the page shows without next dates
+            log.warning("event %s: unreadable recurrence, no next dates: %s", event.id, error)
             upcoming = []
     return render_template(
         "events/show.html",

@@ -3,11 +3,13 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.events.models import Event
+from crm.events.recurrence import occurrences
 from crm.events.services import create_event, delete_event
 from tests.conftest import OSLO
+from tests.deadline import finishes_within
 
 SPRING_FORWARD = {
     "title": "Night train from Stockholm",
@@ -562,3 +564,58 @@ def test_events_loaded_for_the_calendar_refuse_to_load_anything_else(app, add_ev
     for name in ("tags", "programme", "responsible", "description", "version"):
         with pytest.raises(InvalidRequestError):
             getattr(event, name)
+
+
+# Rules stored before rules were checked (an old import) must not break the calendar.
+UNREADABLE_RULES = [
+    # timed, UNTIL without Z: dateutil raises
+    ({}, "FREQ=WEEKLY;UNTIL=20260601T100000"),
+    # all-day, UNTIL a UTC time: dateutil raises
+    (
+        {
+            "is_all_day": True,
+            "start_on": dt.date(2026, 5, 4),
+            "end_on": dt.date(2026, 5, 4),
+            "starts_at": None,
+            "ends_at": None,
+        },
+        "FREQ=WEEKLY;UNTIL=20260601T000000Z",
+    ),
+    # dateutil would loop for ever, or look for an instance until the year 9999
+    ({}, "FREQ=WEEKLY;INTERVAL=0"),
+    ({}, "FREQ=YEARLY;BYMONTH=13"),
+    ({}, "FREQ=MINUTELY"),
+]
+
+
+@pytest.mark.parametrize("view", ["", "&view=calendar"])
+@pytest.mark.parametrize("times, rule", UNREADABLE_RULES)
+def test_a_stored_rule_that_cannot_be_read_shows_its_first_instance_only(
+    api, add_event, db, caplog, times, rule, view
+):
+    series = add_event("Old import", start=oslo(2026, 5, 4, 10), **times)
+    db.session.execute(update(Event).where(Event.id == series.id).values(rrule=rule))
+    db.session.commit()
+    other = add_event("Other", start=oslo(2026, 5, 6, 10))
+    db.session.refresh(series)
+    # where a regression would hang the request, this fails instead
+    with pytest.raises(ValueError):
+        finishes_within(10, lambda: occurrences(series, oslo(2026, 5, 1), oslo(2026, 6, 1)))
+
+    def titles(query):
+        response = api.get(f"/api/events?{query}{view}")
+        assert response.status_code == 200
+        return response.json["items"]
+
+    with caplog.at_level("WARNING", logger="crm.api.serializers"):
+        items = titles("start=2026-05-01&end=2026-06-01")
+    assert [item["title"] for item in items] == ["Old import", "Other"]
+    first = items[0]
+    if times:
+        assert (first["start_date"], first["end_date"]) == ("2026-05-04", "2026-05-04")
+    else:
+        assert first["starts_at"] == "2026-05-04T10:00:00+02:00"
+    assert first["recurring"] is True and other.id == items[1]["id"]
+    assert f"event {series.id}: unreadable recurrence" in caplog.text
+    # a later month: the series' first instance is not in it
+    assert titles("start=2026-06-01&end=2026-07-01") == []

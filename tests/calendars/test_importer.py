@@ -14,6 +14,7 @@ from crm.calendars import importer, services
 from crm.calendars.importer import ImportFileError, resolve_zone
 from crm.enums import EventStatus, Visibility
 from crm.events.models import Event
+from crm.events.recurrence import occurrences
 from crm.extensions import db as _db
 from tests.calendars.conftest import vevents
 from tests.conftest import vars_of
@@ -350,3 +351,216 @@ def test_cancelled_import_keeps_cancelled_status(db, calendar):
     cancelled = GOOGLE.replace(b"SUMMARY:UTC meeting", b"SUMMARY:UTC meeting\r\nSTATUS:CANCELLED")
     imported(db, cancelled, calendar)
     assert event(db, "utc-1@google.com").status == EventStatus.CANCELLED
+
+
+# Repetition rules: checked before import, normalised where the file's is merely of another kind.
+
+
+def calendar_file(*vevents: str, header: str = "") -> bytes:
+    """A VCALENDAR of these VEVENT bodies (CRLF)."""
+    body = "".join(f"BEGIN:VEVENT\n{v.strip()}\nEND:VEVENT\n" for v in vevents)
+    return crlf(f"BEGIN:VCALENDAR\nVERSION:2.0\n{header}{body}END:VCALENDAR")
+
+
+def weekly_cafe(rule: str, uid: str = "cafe-1") -> str:
+    """A Monday 10:00 Oslo event with this RRULE; first in a file, its RRULE is on line 8."""
+    return f"""
+UID:{uid}
+SUMMARY:Language café
+DTSTART;TZID=Europe/Oslo:20260302T100000
+DTEND;TZID=Europe/Oslo:20260302T110000
+RRULE:{rule}
+"""
+
+
+@pytest.fixture
+def english(app, request_ctx):
+    """English messages (the default language is Norwegian)."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
+
+
+@pytest.mark.usefixtures("english")
+@pytest.mark.parametrize(
+    "rule, reason",
+    [
+        ("FREQ=WEEKLY;INTERVAL=0", "The rule's interval (INTERVAL) must be 1 or more."),
+        ("FREQ=SECONDLY", "cannot repeat every second or every minute (FREQ=SECONDLY)"),
+        ("FREQ=MINUTELY;COUNT=10", "cannot repeat every second or every minute (FREQ=MINUTELY)"),
+        ("FREQ=YEARLY;BYMONTH=13", "The value BYMONTH=13 in the rule is out of range."),
+        ("FREQ=SECONDLY;BYMONTH=13", "(FREQ=SECONDLY)"),
+        ("FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2", "too complex"),  # never: 30 February
+        ("FREQ=WEEKLY;UNTIL=20260305T000000Z;BYDAY=FR", "never lets the event take place"),
+        ("FREQ=WEEKLY;COUNT=0", "at least once"),
+        ("FREQ=WEEKLY;UNTIL=20260101T000000Z", "must not end before the event starts"),
+        ("FREQ=FORTNIGHTLY", "not a repetition rule calendars understand"),
+    ],
+)
+def test_preview_lists_an_event_whose_rule_cannot_be_used_with_the_reason(
+    db, calendar, rule, reason
+):
+    content = calendar_file(weekly_cafe(rule), GOOGLE_BREAKFAST)
+    preview = importer.preview_import(content)
+    bad, good = preview.items
+    assert (bad.action, bad.uid, bad.title) == ("error", "cafe-1", "Language café")
+    assert bad.error.startswith("Line 8: ") and reason in bad.error
+    # the rule as icalendar writes it back (these are in its order)
+    assert f"(RRULE:{rule})" in bad.error
+    assert good.action == "new"
+    # the import leaves it out and imports the rest, as for any event that cannot be read
+    result = imported(db, content, calendar)
+    assert (result.count("error"), result.count("new")) == (1, 1)
+    assert event(db, "cafe-1") is None
+    assert event(db, "breakfast-1") is not None
+
+
+GOOGLE_BREAKFAST = """
+UID:breakfast-1
+SUMMARY:Breakfast
+DTSTART;TZID=Europe/Oslo:20260701T080000
+DTEND;TZID=Europe/Oslo:20260701T090000
+"""
+
+
+def test_a_bad_rule_changes_nothing_of_the_event_already_imported(db, calendar):
+    imported(db, calendar_file(weekly_cafe("FREQ=WEEKLY;COUNT=4")), calendar)
+    before = event(db, "cafe-1")
+    kept = (before.title, before.rrule, before.sequence, before.updated_at)
+    renamed = weekly_cafe("FREQ=WEEKLY;INTERVAL=0").replace("Language café", "Renamed")
+    result = imported(db, calendar_file(renamed), calendar)
+    assert result.count("error") == 1 and result.count("changed") == 0
+    db.session.expire_all()
+    after = event(db, "cafe-1")
+    assert (after.title, after.rrule, after.sequence, after.updated_at) == kept
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_bad_rule_messages_are_norwegian_by_default(db, calendar):
+    (item,) = importer.preview_import(calendar_file(weekly_cafe("FREQ=WEEKLY;INTERVAL=0"))).items
+    assert item.error == (
+        "Linje 8: Regelens intervall (INTERVAL) må være 1 eller mer. (RRULE:FREQ=WEEKLY;INTERVAL=0)"
+    )
+
+
+@pytest.mark.usefixtures("english")
+def test_unreadable_exdate_and_rdate_are_errors_naming_their_line(db, calendar):
+    content = calendar_file(
+        weekly_cafe("FREQ=WEEKLY;COUNT=4") + "EXDATE;TZID=Europe/Oslo:2026x\n",
+        weekly_cafe("FREQ=WEEKLY;COUNT=4", uid="cafe-2") + "RDATE;VALUE=DATE:20261301\n",
+    )
+    first, second = importer.preview_import(content).items
+    assert first.error == "Line 9: EXDATE cannot be read."
+    assert second.error == "Line 17: RDATE cannot be read."
+
+
+def starts_by_us(db, uid, start, end) -> list[dt.datetime]:
+    """The instants our calendar shows for the imported event."""
+    return [o.starts_at.astimezone(UTC) for o in occurrences(event(db, uid), start, end)]
+
+
+def starts_by_recurring_ical_events(content: bytes, start, end) -> list[dt.datetime]:
+    """The instants an independent parser reads in the original file."""
+    import icalendar
+    import recurring_ical_events
+
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(content)).between(start, end)
+    return sorted(o["DTSTART"].dt.astimezone(UTC) for o in found)
+
+
+def test_outlook_until_in_local_time_is_made_utc_and_gives_the_same_instances(db, calendar):
+    # Outlook writes UNTIL as the last instance's local time in the DTSTART's zone, without Z
+    content = calendar_file(weekly_cafe("FREQ=WEEKLY;UNTIL=20260330T100000;BYDAY=MO"))
+    result = imported(db, content, calendar)
+    assert result.count("new") == 1
+    # 10:00 in Oslo on 30 March (summer time) is 08:00 UTC
+    assert event(db, "cafe-1").rrule == "FREQ=WEEKLY;UNTIL=20260330T080000Z;BYDAY=MO"
+    start, end = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)
+    ours = starts_by_us(db, "cafe-1", start, end)
+    assert ours == starts_by_recurring_ical_events(content, start, end)
+    assert [s.astimezone(OSLO).strftime("%d %H:%M") for s in ours] == [
+        "02 10:00",
+        "09 10:00",
+        "16 10:00",
+        "23 10:00",
+        "30 10:00",  # across the change to summer time, and the last one kept
+    ]
+
+
+def test_floating_until_of_a_floating_event_is_read_in_the_calendars_zone(db, calendar):
+    content = calendar_file(
+        """
+UID:floating-series
+SUMMARY:Breakfast
+DTSTART:20260302T080000
+DTEND:20260302T090000
+RRULE:FREQ=WEEKLY;UNTIL=20260316T080000
+""",
+        header="X-WR-TIMEZONE:Europe/Oslo\n",
+    )
+    imported(db, content, calendar)
+    series = event(db, "floating-series")
+    assert series.rrule == "FREQ=WEEKLY;UNTIL=20260316T070000Z"
+    start, end = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)
+    assert [s.day for s in starts_by_us(db, "floating-series", start, end)] == [2, 9, 16]
+
+
+def test_date_until_of_a_timed_event_means_up_to_the_end_of_that_day(db, calendar):
+    imported(db, calendar_file(weekly_cafe("FREQ=WEEKLY;UNTIL=20260330")), calendar)
+    # the last second of 30 March in Oslo, as the event form writes "until 30 March"
+    assert event(db, "cafe-1").rrule == "FREQ=WEEKLY;UNTIL=20260330T215959Z"
+    start, end = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)
+    assert [s.day for s in starts_by_us(db, "cafe-1", start, end)] == [2, 9, 16, 23, 30]
+
+
+def market(until: str) -> str:
+    """An all-day market on Tuesdays from 3 March 2026."""
+    return f"""
+UID:market-1
+SUMMARY:Market
+DTSTART;VALUE=DATE:20260303
+DTEND;VALUE=DATE:20260304
+RRULE:FREQ=WEEKLY;UNTIL={until}
+"""
+
+
+@pytest.mark.parametrize(
+    "until, stored",
+    [
+        # Outlook and Android: the last day's midnight in Oslo (summer time), in UTC
+        ("20260330T220000Z", "20260331"),
+        ("20260331T000000", "20260331"),  # a local time: its own day
+        ("20260331T120000Z", "20260331"),
+        ("20260331", "20260331"),  # already a date
+    ],
+)
+def test_date_time_until_of_an_all_day_event_becomes_its_day(db, calendar, until, stored):
+    imported(db, calendar_file(market(until)), calendar)
+    series = event(db, "market-1")
+    assert series.rrule == f"FREQ=WEEKLY;UNTIL={stored}"
+    start, end = dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)
+    days = [o.start_on.day for o in occurrences(series, start, end)]
+    assert days == [3, 10, 17, 24, 31]
+
+
+@pytest.mark.usefixtures("english")
+def test_a_file_whose_rules_take_too_long_altogether_is_refused_whole(db, calendar, monkeypatch):
+    monkeypatch.setattr(importer, "RULES_SECONDS", 0.15)  # each slow rule spends 0.1 s
+    slow = "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"
+    content = calendar_file(
+        GOOGLE_BREAKFAST, *(weekly_cafe(slow, uid=f"slow-{n}") for n in range(3))
+    )
+    with pytest.raises(ImportFileError) as caught:
+        importer.import_events(calendar, content)
+    db.session.rollback()
+    assert "take too long to work out; nothing was imported" in caught.value.message
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_cli_names_the_bad_rule_and_imports_the_rest(runner, db, public_calendar, tmp_path):
+    path = tmp_path / "bad-rule.ics"
+    path.write_bytes(calendar_file(weekly_cafe("FREQ=WEEKLY;INTERVAL=0"), GOOGLE_BREAKFAST))
+    result = runner.invoke(args=["crm", "import-ics", str(path), "--calendar", "public"])
+    assert result.exit_code == 0, result.output
+    assert "INTERVAL" in result.output and "1 new" in result.output
+    assert "1 with errors" in result.output
+    assert db.session.scalar(select(Event.uid)) == "breakfast-1"

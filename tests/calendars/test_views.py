@@ -11,7 +11,13 @@ from sqlalchemy import func, select
 from crm.calendars import services
 from crm.calendars.models import Calendar, ImportBatch, Subscription
 from crm.events.models import Event
-from tests.calendars.test_importer import GOOGLE, OUTLOOK
+from tests.calendars.test_importer import (
+    GOOGLE,
+    GOOGLE_BREAKFAST,
+    OUTLOOK,
+    calendar_file,
+    weekly_cafe,
+)
 
 
 def calendar_form(**overrides):
@@ -211,3 +217,23 @@ def test_broken_upload_shows_the_line_and_stores_nothing(client, login_as, db, p
     assert re.search(r"(Line|Linje) 24", response.text)
     assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
     assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_preview_names_an_event_whose_rule_cannot_be_used_and_the_import_leaves_it_out(
+    client, login_as, db, public_calendar
+):
+    login_as("coordinator", locale="en")
+    content = calendar_file(weekly_cafe("FREQ=WEEKLY;INTERVAL=0"), GOOGLE_BREAKFAST)
+    preview = client.post(
+        "/calendars/public/import",
+        data={"file": (io.BytesIO(content), "outlook.ics")},
+        content_type="multipart/form-data",
+    )
+    assert preview.status_code == 200
+    assert "1 new, 0 changed, 0 unchanged, 1 with errors (left out)" in preview.text
+    row = re.search(r"<tr>\s*<td>3</td>.*?</tr>", preview.text, re.S).group(0)
+    assert "Language café" in row
+    assert "Line 8: The rule&#39;s interval (INTERVAL) must be 1 or more." in row
+    batch = db.session.scalar(select(ImportBatch))
+    assert client.post(f"/calendars/public/import/{batch.id}").status_code == 302
+    assert db.session.scalars(select(Event.uid)).all() == ["breakfast-1"]

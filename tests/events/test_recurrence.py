@@ -2,6 +2,8 @@
 
 import datetime as dt
 import itertools
+import sys
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,12 +14,16 @@ from crm.events import services
 from crm.events.models import Event
 from crm.events.recurrence import (
     FREQUENCIES,
+    REASONS,
     Repetition,
     RuleError,
     build_rrule,
     check_rrule,
+    occurrences,
     parse_rrule,
+    rule_error_message,
 )
+from tests.deadline import finishes_within
 
 OSLO = ZoneInfo("Europe/Oslo")
 UTC = dt.UTC
@@ -175,10 +181,17 @@ def test_check_rrule_returns_the_stored_form():
         ("garbage", "syntax"),
         ("COUNT=3", "syntax"),
         ("FREQ=FORTNIGHTLY", "syntax"),
-        ("FREQ=WEEKLY;INTERVAL=0", "syntax"),  # dateutil would loop forever
-        ("FREQ=YEARLY;BYMONTH=13", "syntax"),
+        ("FREQ=WEEKLY;INTERVAL=0", "interval"),  # dateutil would loop forever
+        ("FREQ=WEEKLY;INTERVAL=-1", "syntax"),
+        ("FREQ=YEARLY;BYMONTH=13", "out_of_range"),  # dateutil would look until 9999
         ("FREQ=WEEKLY;BYDAY=XX", "syntax"),
-        ("FREQ=MONTHLY;BYMONTHDAY=0", "syntax"),
+        ("FREQ=MONTHLY;BYDAY=54MO", "out_of_range"),
+        ("FREQ=MONTHLY;BYMONTHDAY=0", "out_of_range"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1X", "syntax"),
+        ("FREQ=DAILY;BYHOUR=24", "out_of_range"),
+        ("FREQ=SECONDLY", "frequency"),
+        ("FREQ=MINUTELY;COUNT=5", "frequency"),
+        ("FREQ=SECONDLY;BYMONTH=13", "frequency"),
         ("FREQ=WEEKLY;FOO=1", "syntax"),
         ("FREQ=WEEKLY;;", "syntax"),
         ("FREQ=WEEKLY;FREQ=DAILY", "syntax"),
@@ -204,6 +217,82 @@ def test_check_rrule_wants_a_date_until_for_all_day_events():
     with pytest.raises(RuleError) as error:
         check_rrule("FREQ=WEEKLY;UNTIL=20260301", dt.datetime(2026, 3, 2))
     assert error.value.reason == "until_before_start"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",  # never: dateutil looks day by day until 9999
+        "FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYSETPOS=-366;BYDAY=MO",
+    ],
+)
+def test_check_rrule_refuses_a_rule_whose_first_dates_take_too_long(rule):
+    started = time.perf_counter()
+    with pytest.raises(RuleError) as error:
+        finishes_within(30, lambda: check_rrule(rule, oslo(2026, 3, 2, 10)))
+    assert error.value.reason == "too_complex"
+    assert time.perf_counter() - started < 2  # the probe's budget is a tenth of a second
+
+
+def test_check_rrule_refuses_a_rule_that_never_takes_place():
+    with pytest.raises(RuleError) as error:
+        # first start a Monday; Fridays until the Thursday after
+        check_rrule("FREQ=WEEKLY;BYDAY=FR;UNTIL=20260305T000000Z", oslo(2026, 3, 2, 10))
+    assert error.value.reason == "no_instances"
+    # sparse but real: 29 February on a Monday (2044, 2072, ...)
+    assert check_rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", oslo(2026, 3, 2, 10))
+
+
+def test_check_rrule_gives_back_a_debuggers_trace_function():
+    calls = []
+
+    def tracer(frame, event, arg):
+        calls.append(event)
+
+    sys.settrace(tracer)
+    try:
+        check_rrule("FREQ=WEEKLY;COUNT=3", oslo(2026, 3, 2, 10))
+        with pytest.raises(RuleError):
+            check_rrule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", oslo(2026, 3, 2, 10))
+        restored = sys.gettrace()
+    finally:
+        sys.settrace(None)
+    assert restored is tracer
+    assert "call" in calls  # it kept being called during the probe
+
+
+@pytest.mark.usefixtures("_request")
+def test_every_reason_has_a_message_of_its_own():
+    generic = rule_error_message(RuleError("syntax"))
+    for reason in REASONS:
+        message = rule_error_message(RuleError(reason, "BYMONTH=13"))
+        assert message and (message != generic) == (reason != "syntax"), reason
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;INTERVAL=0",  # dateutil loops for ever
+        "FREQ=WEEKLY;INTERVAL=1;INTERVAL=0",  # dateutil reads the last
+        "FREQ=YEARLY;BYMONTH=13",
+        "FREQ=DAILY;BYMONTHDAY=-32",
+        "FREQ=MONTHLY;BYDAY=1000MO",
+        "FREQ=SECONDLY;BYMONTH=13",
+        "FREQ=MINUTELY",
+    ],
+)
+def test_occurrences_refuses_a_stored_rule_that_would_run_away(rule):
+    event = Event(
+        title="Imported long ago",
+        timezone="Europe/Oslo",
+        is_all_day=False,
+        starts_at=oslo(2020, 3, 2, 10),
+        ends_at=oslo(2020, 3, 2, 11),
+        rrule=rule,
+    )
+    with pytest.raises(ValueError):
+        finishes_within(10, lambda: occurrences(event, oslo(2026, 3, 1), oslo(2026, 4, 1)))
 
 
 # the services
@@ -234,7 +323,11 @@ def coffee(**kw) -> dict:
     "rule, message",
     [
         ("every tuesday", "not a repetition rule calendars understand"),
-        ("FREQ=WEEKLY;INTERVAL=0", "not a repetition rule calendars understand"),
+        ("FREQ=WEEKLY;INTERVAL=0", "interval (INTERVAL) must be 1 or more"),
+        ("FREQ=YEARLY;BYMONTH=13", "The value BYMONTH=13 in the rule is out of range"),
+        ("FREQ=MINUTELY", "cannot repeat every second or every minute (FREQ=MINUTELY)"),
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "too complex"),
+        ("FREQ=WEEKLY;BYDAY=FR;UNTIL=20260306T000000Z", "never lets the event take place"),
         ("FREQ=WEEKLY;COUNT=0", "at least once"),
         ("FREQ=WEEKLY;UNTIL=20260101T000000Z", "must not end before the event starts"),
         ("FREQ=WEEKLY;UNTIL=20270303", "UTC time"),

@@ -6,9 +6,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from sqlalchemy import update
 
 from crm.calendars import services as calendar_services
 from crm.events.models import Event
+from crm.events.recurrence import occurrences
+from tests.deadline import finishes_within
 
 OSLO = ZoneInfo("Europe/Oslo")
 UTC = dt.UTC
@@ -345,3 +348,33 @@ def test_end_fields_are_ignored_when_it_does_not_repeat(client, login_as, db):
     )
     assert response.status_code == 302
     assert only_event(db).rrule == ""
+
+
+@pytest.mark.parametrize(
+    "all_day, rule",
+    [
+        (False, "FREQ=WEEKLY;UNTIL=20991231T100000"),  # timed, UNTIL without Z
+        (True, "FREQ=WEEKLY;UNTIL=20991231T000000Z"),  # all-day, UNTIL a UTC time
+        (False, "FREQ=WEEKLY;INTERVAL=0"),  # dateutil would loop for ever
+        (False, "FREQ=YEARLY;BYMONTH=13"),
+    ],
+)
+def test_event_page_shows_without_next_dates_when_a_stored_rule_cannot_be_read(
+    client, login_as, db, make_event, caplog, all_day, rule
+):
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    days = {"is_all_day": True, "start_on": tomorrow, "end_on": tomorrow} if all_day else {}
+    event = make_event(title="Imported long ago", **days)
+    db.session.execute(update(Event).where(Event.id == event.id).values(rrule=rule))
+    db.session.commit()
+    db.session.refresh(event)
+    now = dt.datetime.now(UTC)
+    # where a regression would hang the page, this fails instead
+    with pytest.raises(ValueError):
+        finishes_within(10, lambda: occurrences(event, now, now + dt.timedelta(days=400)))
+    login_as("viewer", locale="en")
+    with caplog.at_level("WARNING", logger="crm.events.views"):
+        page = client.get(f"/events/{event.id}")
+    assert page.status_code == 200
+    assert "Imported long ago" in page.text and "Next dates:" not in page.text
+    assert f"event {event.id}: unreadable recurrence" in caplog.text
