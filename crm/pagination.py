@@ -25,6 +25,12 @@ class CappedPagination(SelectPagination):
         self.total_capped = False
         super().__init__(**kwargs)
 
+    def _query_items(self) -> list:
+        if self._query_args.get("rows"):  # a SELECT of columns: its rows, not first values
+            stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+            return list(db.session.execute(stmt))
+        return super()._query_items()
+
     def _query_count(self) -> int:
         if 0 < len(self.items) < self.per_page or (not self.items and self.page == 1):
             return self._query_offset + len(self.items)
@@ -43,16 +49,18 @@ class CappedPagination(SelectPagination):
         return super().has_next or (self.total_capped and len(self.items) == self.per_page)
 
 
-def paginate(stmt, *, page=None, per_page=None, max_per_page=None, capped=True):
+def paginate(stmt, *, page=None, per_page=None, max_per_page=None, capped=True, rows=False):
     """A page of `stmt` (page and per_page from the request unless given); never a 404.
 
     `capped` counts at most the configured LIST_COUNT_CAP rows (web lists); the JSON API
-    passes False, as its `total` promises an exact figure.
+    passes False, as its `total` promises an exact figure. `rows` pages a SELECT of columns
+    (its items are rows); otherwise the items are the first column's values (ORM objects).
     """
     cap = current_app.config["LIST_COUNT_CAP"] if capped else None
     return CappedPagination(
         count_cap=cap,
         select=stmt,
+        rows=rows,
         session=db.session(),
         page=page,
         per_page=per_page or current_app.config["PER_PAGE"],

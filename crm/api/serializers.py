@@ -130,6 +130,23 @@ EVENT_CALENDAR_COLUMNS = (
 )
 
 
+class CalendarEvent:
+    """One event's EVENT_CALENDAR_COLUMNS as a plain object, for a calendar's range query.
+
+    A month has hundreds of events: loading them as ORM objects cost three times the query
+    itself. Times and zone behave as on `Event` (the same properties).
+    """
+
+    __slots__ = tuple(column.key for column in EVENT_CALENDAR_COLUMNS)
+    zone = Event.zone
+    local_start = Event.local_start
+    local_end = Event.local_end
+
+    def __init__(self, row) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+
+
 def _event_url(event_id: int) -> str:
     """The event page's address; url_for once per request (a month has hundreds of events)."""
     prefix = g.get("_event_url_prefix")

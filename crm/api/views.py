@@ -11,7 +11,7 @@ from flask import abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import load_only, raiseload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.api import bp, serializers
@@ -112,18 +112,20 @@ def _get_or_404(model, ident: int, options=()):
     return db.get_or_404(model, ident, options=list(options))
 
 
-def _page(stmt, serialise, *, max_per_page: int = MAX_PER_PAGE, expand=None):
+def _page(stmt, serialise, *, max_per_page: int = MAX_PER_PAGE, expand=None, wrap=None):
     """A list answer: `{"items", "total", "page", "per_page"}` for a SELECT.
 
     With `expand`, each row may give several items (a recurring event's instances); `total`
-    still counts rows, so that paging works the same.
+    still counts rows, so that paging works the same. With `wrap`, `stmt` selects columns
+    and each row is wrapped (`wrap(row)`) before it is serialised.
     """
     page, per_page = pagination(max_per_page, DEFAULT_PER_PAGE)
-    result = paginate(stmt, page=page, per_page=per_page, capped=False)
+    result = paginate(stmt, page=page, per_page=per_page, capped=False, rows=wrap is not None)
+    records = [wrap(row) for row in result.items] if wrap is not None else result.items
     if expand is not None:
-        items = [item for row in result.items for item in expand(row)]
+        items = [item for record in records for item in expand(record)]
     else:
-        items = [serialise(row) for row in result.items]
+        items = [serialise(record) for record in records]
     return jsonify(
         items=items,
         total=result.total,
@@ -372,14 +374,13 @@ def _calendar_view() -> bool:
 def _calendar_query(stmt):
     """`stmt`'s events (its filters, event_query's order) with only the calendar's columns.
 
-    A new SELECT, as the eager loads event_query adds cannot be taken back. Reading any other
-    column or relation raises, rather than costing a query per event.
+    A new SELECT of columns, not of events: the eager loads event_query adds cannot be taken
+    back, and its rows become `serializers.CalendarEvent`s, which have no other attribute.
     """
     return (
-        select(Event)
+        select(*serializers.EVENT_CALENDAR_COLUMNS)
         .where(stmt.whereclause)
         .order_by(Event.starts_at, Event.id)
-        .options(load_only(*serializers.EVENT_CALENDAR_COLUMNS, raiseload=True), raiseload("*"))
     )
 
 
@@ -403,8 +404,10 @@ def list_events():
     )
     if slim:
         stmt, serialise = _calendar_query(stmt), serializers.event_calendar_json
+        wrap = serializers.CalendarEvent
     else:
         stmt, serialise = stmt.options(*_event_options()), serializers.event_json
+        wrap = None
     zone = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
     start, end = arg_date_or_instant("start", zone), arg_date_or_instant("end", zone)
     if start and end and end <= start:
@@ -421,13 +424,14 @@ def list_events():
             serialise,
             max_per_page=MAX_CALENDAR_PER_PAGE,
             expand=lambda event: serializers.event_occurrences_json(event, start, end, serialise),
+            wrap=wrap,
         )
     if start:
         stmt = stmt.where(Event.ends_at > start)
     if end:
         stmt = stmt.where(Event.starts_at < end)
     limit = MAX_CALENDAR_PER_PAGE if start or end else MAX_PER_PAGE
-    return _page(stmt, serialise, max_per_page=limit)
+    return _page(stmt, serialise, max_per_page=limit, wrap=wrap)
 
 
 @bp.post("/events")
