@@ -152,31 +152,34 @@ def prepare(args, env: dict) -> dict:
     # makes the planner prefer hash joins over a few hundred primary-key lookups).
     sql(url, f'ALTER DATABASE "{args.database}" SET random_page_cost = {args.random_page_cost}')
     sql(url, "ANALYZE")
-    org_id, org_events = sql(
-        url,
-        "SELECT organisation_id, count(*) FROM participation WHERE organisation_id IS NOT NULL "
-        "GROUP BY organisation_id ORDER BY abs(count(*) - 500) LIMIT 1",
-    )[0]
-    event_id = sql(
-        url,
-        "SELECT e.id FROM event e JOIN programme_item p ON p.event_id = e.id "
-        "WHERE e.deleted_at IS NULL GROUP BY e.id ORDER BY count(*) DESC, e.id LIMIT 1",
-    )[0][0]
-    contact_id = sql(
-        url,
-        "SELECT c.id FROM contact c "
-        "LEFT JOIN (SELECT contact_id, count(*) AS n FROM participation GROUP BY contact_id) p "
-        "ON p.contact_id = c.id "
-        "LEFT JOIN (SELECT contact_id, count(*) AS n FROM membership GROUP BY contact_id) m "
-        "ON m.contact_id = c.id "
-        "ORDER BY coalesce(p.n, 0) + coalesce(m.n, 0) DESC, c.id LIMIT 1",
-    )[0][0]
+    return {"url": url, **page_ids(lambda statement: sql(url, statement))}
+
+
+# The records the page rows show: the organisation with nearest 500 events, the event with the
+# longest programme, the contact with the most events and memberships.
+ID_QUERIES = {
+    "org": "SELECT organisation_id, count(*) FROM participation "
+    "WHERE organisation_id IS NOT NULL "
+    "GROUP BY organisation_id ORDER BY abs(count(*) - 500) LIMIT 1",
+    "event": "SELECT e.id FROM event e JOIN programme_item p ON p.event_id = e.id "
+    "WHERE e.deleted_at IS NULL GROUP BY e.id ORDER BY count(*) DESC, e.id LIMIT 1",
+    "contact": "SELECT c.id FROM contact c "
+    "LEFT JOIN (SELECT contact_id, count(*) AS n FROM participation GROUP BY contact_id) p "
+    "ON p.contact_id = c.id "
+    "LEFT JOIN (SELECT contact_id, count(*) AS n FROM membership GROUP BY contact_id) m "
+    "ON m.contact_id = c.id "
+    "ORDER BY coalesce(p.n, 0) + coalesce(m.n, 0) DESC, c.id LIMIT 1",
+}
+
+
+def page_ids(run) -> dict:
+    """The ids `pages()` needs; `run(statement)` returns a statement's rows."""
+    org_id, org_events = run(ID_QUERIES["org"])[0]
     return {
-        "url": url,
         "org_id": org_id,
         "org_events": org_events,
-        "event_id": event_id,
-        "contact_id": contact_id,
+        "event_id": run(ID_QUERIES["event"])[0][0],
+        "contact_id": run(ID_QUERIES["contact"])[0][0],
     }
 
 

@@ -187,7 +187,8 @@ def scheduler() -> None:
 @click.option("--calendar", "slug", required=True, help="The calendar's slug, e.g. public.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be imported.")
 def import_ics(ics_file: str, slug: str, dry_run: bool) -> None:
-    """Import an .ics file into a calendar (upsert by UID, all or nothing)."""
+    """Import an .ics file into a calendar: upsert by UID in one transaction; events that
+    cannot be used are listed with their reason and left out."""
     from pathlib import Path
 
     from crm.calendars import importer
