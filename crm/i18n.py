@@ -5,6 +5,7 @@ import functools
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel import dates as babel_dates
 from flask import current_app, has_request_context, request, session
 from flask_babel import (
     format_date,
@@ -123,6 +124,41 @@ def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
     return value.astimezone(ZoneInfo(zone))
 
 
+# flask-babel formats a date in ~30 µs (context look-ups, Babel's pattern and locale data); a
+# page shows dozens, and the same days come back on every page, so each (day, format,
+# language) is formatted once per process. Times likewise; a datetime is its date and its
+# time joined by the language's pattern, as Babel joins them. Formats naming a zone (long,
+# full) go through flask-babel, as the time of day alone does not know its zone.
+_CACHED_TIME_FORMATS = ("short", "medium")
+
+
+@functools.lru_cache(maxsize=8192)
+def _format_day(day: dt.date, fmt: str, locale: Locale) -> str:
+    return babel_dates.format_date(day, fmt, locale=locale)
+
+
+@functools.lru_cache(maxsize=8192)
+def _format_clock(clock: dt.time, fmt: str, locale: Locale) -> str:
+    return babel_dates.format_time(clock, fmt, locale=locale)
+
+
+def _format_local(local: dt.datetime, fmt: str) -> str:
+    """A naive local datetime in the current language, as flask-babel's format_datetime."""
+    locale = get_locale()
+    if fmt not in _CACHED_TIME_FORMATS or locale is None:
+        return format_datetime(local, fmt, rebase=False)
+    pattern = babel_dates.get_datetime_format(fmt, locale=locale).replace("'", "")
+    clock = _format_clock(local.time(), fmt, locale)
+    return pattern.replace("{0}", clock).replace("{1}", _format_day(local.date(), fmt, locale))
+
+
+def _office_local(value: dt.datetime) -> dt.datetime:
+    """An instant (naive means UTC, as in flask-babel) as naive office time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return in_zone(value, current_app.config["OFFICE_TIMEZONE"]).replace(tzinfo=None)
+
+
 def register_template_helpers(app) -> None:
     """Filters: country, date, datetime, time, number; global: current language."""
 
@@ -138,26 +174,27 @@ def register_template_helpers(app) -> None:
         if value is None:
             return ""
         if isinstance(value, dt.datetime):
-            value = value.date() if value.tzinfo is None else value
-        return format_date(value, fmt)
+            value = value.date() if value.tzinfo is None else _office_local(value).date()
+        locale = get_locale()
+        return format_date(value, fmt) if locale is None else _format_day(value, fmt, locale)
 
     @app.template_filter("datetime")
     def _datetime(value, zone=None, fmt="medium"):
         if value is None:
             return ""
         if zone:
-            # format in the event's zone: flask-babel converts to its zone, so give it naive local
-            local = in_zone(value, zone).replace(tzinfo=None)
-            return format_datetime(local, fmt, rebase=False)
-        return format_datetime(value, fmt)
+            return _format_local(in_zone(value, zone).replace(tzinfo=None), fmt)
+        return _format_local(_office_local(value), fmt)
 
     @app.template_filter("time")
     def _time(value, zone=None, fmt="short"):
         if value is None:
             return ""
-        if zone:
-            return format_time(in_zone(value, zone).replace(tzinfo=None), fmt, rebase=False)
-        return format_time(value, fmt)
+        local = in_zone(value, zone).replace(tzinfo=None) if zone else _office_local(value)
+        locale = get_locale()
+        if fmt not in _CACHED_TIME_FORMATS or locale is None:
+            return format_time(local, fmt, rebase=False)
+        return _format_clock(local.time(), fmt, locale)
 
     @app.template_filter("number")
     def _number(value):

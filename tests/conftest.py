@@ -10,6 +10,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from config import TestConfig
 from crm import create_app
@@ -282,3 +283,29 @@ def needs_pdf():
         if os.environ.get("VERTSKAP_REQUIRE_BROWSER"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+
+
+@pytest.fixture
+def count_queries(db):
+    """Context manager factory: counts the SQL statements run inside it."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            # transaction control depends on the pool's state, not on the page's rows
+            if statement.split(None, 1)[0].upper() not in TRANSACTION_CONTROL:
+                statements.append(statement)
+
+        sa_event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting

@@ -10,14 +10,18 @@ from crm.contacts import bp, services
 from crm.contacts.forms import ContactForm, MembershipForm
 from crm.contacts.models import Contact, Membership
 from crm.errors import ServiceError
-from crm.events.models import Event, Participation
+from crm.events import services as event_services
 from crm.extensions import db
+from crm.followups.views import timeline_page
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
 
 bp.before_request(require_login)
+
+# A contact's page lists their latest events, this many at most.
+CONTACT_EVENTS = 200
 
 
 @bp.route("/")
@@ -44,19 +48,18 @@ def index():
 
 def _render_show(contact: Contact, membership_form: MembershipForm):
     """The contact page, with the membership form as given (it may carry errors)."""
-    participations = db.session.scalars(
-        select(Participation)
-        .join(Participation.event)
-        .where(Participation.contact_id == contact.id, Event.deleted_at.is_(None))
-        .order_by(Event.starts_at.desc())
-        .options(selectinload(Participation.event))
-        .limit(200)
-    ).all()
+    # The events list and the timeline from one read of what they take part in; the list
+    # first, as it shows the most of them, so the timeline finds its events read already.
+    taken = event_services.taken_part(contact_id=contact.id)
+    shown = taken.rows[:CONTACT_EVENTS]
+    events = taken.events(row.event_id for row in shown)
+    timeline = timeline_page(contact=contact, taken=taken)
     return render_template(
         "contacts/show.html",
         contact=contact,
-        participations=participations,
+        participations=[(events[row.event_id], row.role) for row in shown],
         membership_form=membership_form,
+        timeline=timeline,
     )
 
 

@@ -295,16 +295,66 @@ def _event_day(event) -> dt.date:
     return event.start_on if event.is_all_day and event.start_on else event.local_start.date()
 
 
+def _event_items(taken, wanted: int) -> list[TimelineItem]:
+    """The events among the first `wanted` items of a timeline, from its `taken_part` rows.
+
+    An event that starts a little earlier in UTC may still fall on a later local day (Tokyo
+    against New York): past the `wanted`-th start, a day more is taken, so the merge misses
+    none. The rows hold every participation unless there are thousands; should the window
+    then reach past them, it is read from the database (two queries, as deep as it goes).
+    """
+    from crm.events.models import Event, Participation
+    from crm.events.services import Taking
+
+    rows = taken.rows
+    floor = rows[wanted - 1].starts_at - _ZONE_SPREAD if len(rows) >= wanted else None
+    if taken.complete or (floor is not None and rows[-1].starts_at < floor):
+        window = [row for row in rows if floor is None or row.starts_at >= floor]
+        events = taken.events(row.event_id for row in window)
+    else:
+        participations = (
+            select(Participation)
+            .join(Participation.event)
+            .where(taken.condition, Event.deleted_at.is_(None))
+            .order_by(Event.starts_at.desc(), Event.id.desc(), Participation.id.desc())
+        )
+        cutoff = db.session.scalar(
+            participations.with_only_columns(Event.starts_at).offset(wanted - 1).limit(1)
+        )
+        if cutoff is not None:
+            participations = participations.where(Event.starts_at >= cutoff - _ZONE_SPREAD)
+        found = db.session.scalars(participations.options(contains_eager(Participation.event)))
+        events, window = {}, []
+        for p in found:
+            events[p.event_id] = p.event
+            window.append(Taking(p.id, p.event_id, p.role, p.event.starts_at))
+    return [
+        TimelineItem(
+            "event",
+            _event_day(events[row.event_id]),
+            events[row.event_id],
+            role=row.role,
+            tiebreak=(row.starts_at, row.event_id, row.participation_id),
+        )
+        for row in window
+    ]
+
+
 def timeline_for(
-    contact=None, organisation=None, limit: int = TIMELINE_PAGE_SIZE, page: int = 1
+    contact=None,
+    organisation=None,
+    limit: int = TIMELINE_PAGE_SIZE,
+    page: int = 1,
+    taken=None,
 ) -> TimelinePage:
     """A page of a contact's or organisation's interactions, events and follow-ups, newest first.
 
     Each source gives its first `page * limit + 1` items in the timeline's own order, so
     their merge begins with the first `page * limit + 1` items of the whole timeline: the
-    page is a slice of it, and the one item more says whether an older page exists.
+    page is a slice of it, and the one item more says whether an older page exists. `taken`
+    is the page's `events.services.taken_part` when it has read it already.
     """
-    from crm.events.models import Event, Participation
+    from crm.events import services as event_services
 
     page = max(page, 1)
     if (contact is None and organisation is None) or page > TIMELINE_MAX_PAGE:
@@ -312,11 +362,9 @@ def timeline_for(
     wanted = page * limit + 1
     if contact is not None:
         interaction_cond = Interaction.contact_id == contact.id
-        participation_cond = Participation.contact_id == contact.id
         followup_cond = FollowUp.contact_id == contact.id
     else:
         interaction_cond = Interaction.organisation_id == organisation.id
-        participation_cond = Participation.organisation_id == organisation.id
         followup_cond = FollowUp.organisation_id == organisation.id
 
     items = [
@@ -330,32 +378,12 @@ def timeline_for(
         )
     ]
 
-    participations = (
-        select(Participation)
-        .join(Participation.event)
-        .where(participation_cond, Event.deleted_at.is_(None))
-        .order_by(Event.starts_at.desc(), Event.id.desc(), Participation.id.desc())
-    )
-    # An event that starts a little earlier in UTC may still fall on a later local day
-    # (Tokyo against New York): past the `wanted`-th start, take a day more, so the merge
-    # misses none. Two queries always, however many events there are.
-    cutoff = db.session.scalar(
-        participations.with_only_columns(Event.starts_at).offset(wanted - 1).limit(1)
-    )
-    if cutoff is not None:
-        participations = participations.where(Event.starts_at >= cutoff - _ZONE_SPREAD)
-    found = db.session.scalars(participations.options(contains_eager(Participation.event)))
-    for p in found:
-        event = p.event
-        items.append(
-            TimelineItem(
-                "event",
-                _event_day(event),
-                event,
-                role=p.role,
-                tiebreak=(event.starts_at, event.id, p.id),
-            )
+    if taken is None:
+        taken = event_services.taken_part(
+            organisation_id=organisation.id if contact is None else None,
+            contact_id=contact.id if contact is not None else None,
         )
+    items += _event_items(taken, wanted)
 
     # A follow-up shows on its due date, else on the day it was created: two queries, each
     # in the order of that day, so that a long-open follow-up due next week is not missed.

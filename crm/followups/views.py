@@ -26,10 +26,12 @@ bp.before_request(require_login)
 
 
 @bp.app_template_global("timeline_for")
-def _timeline_for(contact=None, organisation=None):
-    """The page of the timeline that `?timeline_page=` asks for (page 1 if it is not a number)."""
+def timeline_page(contact=None, organisation=None, taken=None):
+    """The page of the timeline that `?timeline_page=` asks for (page 1 if it is not a number).
+
+    `taken` is the page's `events.services.taken_part`, when its view has read it."""
     page = request.args.get("timeline_page", 1, type=int)
-    return services.timeline_for(contact=contact, organisation=organisation, page=page)
+    return services.timeline_for(contact=contact, organisation=organisation, page=page, taken=taken)
 
 
 @bp.app_template_global("timeline_page_url")

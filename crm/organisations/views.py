@@ -10,6 +10,7 @@ from crm.enums import OrganisationKind
 from crm.errors import ServiceError
 from crm.events import services as event_services
 from crm.extensions import db
+from crm.followups.views import timeline_page
 from crm.forms import apply_service_error
 from crm.i18n import country_choices
 from crm.organisations import bp, services
@@ -53,8 +54,12 @@ def show(org_id: int):
             selectinload(Organisation.memberships).selectinload(Membership.contact),
         ],
     )
-    events = event_services.organisation_events(org.id, limit=RECENT_EVENTS)
-    return render_template("organisations/show.html", org=org, events=events)
+    # The events list and the timeline from one read of what it takes part in; the timeline
+    # first, as its events are the newest, which the list then mostly finds read already.
+    taken = event_services.taken_part(organisation_id=org.id)
+    timeline = timeline_page(organisation=org, taken=taken)
+    events = event_services.organisation_events(taken, limit=RECENT_EVENTS)
+    return render_template("organisations/show.html", org=org, events=events, timeline=timeline)
 
 
 @bp.route("/new", methods=["GET", "POST"])

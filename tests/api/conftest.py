@@ -1,9 +1,6 @@
-"""API fixtures: bearer-token clients for each role, and a query counter."""
+"""API fixtures: bearer-token clients for each role (the query counter is in tests/conftest.py)."""
 
 import pytest
-from sqlalchemy import event as sa_event
-
-TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
 class TokenClient:
@@ -61,26 +58,3 @@ def api_as(client, make_token):
 def api(api_as):
     """A coordinator's bearer-token client."""
     return api_as("coordinator")
-
-
-@pytest.fixture
-def count_queries(db):
-    """Context manager factory: counts the SQL statements run inside it."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def counting():
-        statements = []
-
-        def before(conn, cursor, statement, parameters, context, executemany):
-            # transaction control depends on the pool's state, not on the page's rows
-            if statement.split(None, 1)[0].upper() not in TRANSACTION_CONTROL:
-                statements.append(statement)
-
-        sa_event.listen(db.engine, "before_cursor_execute", before)
-        try:
-            yield statements
-        finally:
-            sa_event.remove(db.engine, "before_cursor_execute", before)
-
-    return counting

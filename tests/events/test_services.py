@@ -388,3 +388,42 @@ def test_event_query_filters(db, make_event, make_org, make_contact):
     assert titles(db, tag="Culture") == ["Ærlig talt"]
     assert titles(db, organisation_id=org.id) == ["Ærlig talt"]
     assert titles(db, contact_id=contact.id) == ["Gothenburg"]
+
+
+@pytest.mark.parametrize("rows_read", [None, 8])
+def test_organisation_events_are_the_latest_with_their_roles_and_the_count(
+    db, make_org, make_contact, make_event, monkeypatch, count_queries, rows_read
+):
+    """With every row read, or only the newest 8 (the count then comes from the database)."""
+    if rows_read:
+        monkeypatch.setattr(services, "TAKEN_PART_ROWS", rows_read)
+    hub, other = make_org(name="Hub"), make_org(name="Other")
+    guest = make_contact()
+    start = dt.datetime(2026, 3, 1, 10, tzinfo=OSLO)
+    for i in range(12):
+        roles = [{"organisation_id": hub.id, "role": "host"}, {"contact_id": guest.id}]
+        if i == 11:
+            roles.append({"organisation_id": hub.id, "role": "sponsor"})
+        make_event(title=f"Visit {i}", starts_at=start + dt.timedelta(days=i), participations=roles)
+    make_event(title="Other's", starts_at=start, participations=[{"organisation_id": other.id}])
+    gone = make_event(title="Deleted", participations=[{"organisation_id": hub.id}])
+    gone.deleted_at = dt.datetime.now(dt.UTC)
+    db.session.commit()
+
+    taken = services.taken_part(organisation_id=hub.id)
+    assert taken.complete is (rows_read is None)
+    assert len(taken.rows) == (rows_read or 13)
+    latest = services.organisation_events(taken, limit=3)
+    assert [(event.title, [r.value for r in roles]) for event, roles in latest.rows] == [
+        ("Visit 11", ["host", "sponsor"]),
+        ("Visit 10", ["host"]),
+        ("Visit 9", ["host"]),
+    ]
+    assert latest.total == 12 and latest.has_more
+    # The events are read once, however many times the page asks for them.
+    with count_queries() as queries:
+        assert taken.events([e.id for e, _ in latest.rows])
+    assert queries == []
+    assert [row.event_id for row in services.taken_part(contact_id=guest.id).rows][:1] == [
+        latest.rows[0][0].id
+    ]

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm.errors import ServiceError
+from crm.events import services as event_services
 from crm.followups import services
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.reminders import jobs
@@ -167,8 +168,17 @@ def _timeline_rows(page) -> list[tuple[str, str, str]]:
     ]
 
 
+@pytest.fixture(params=[None, 4, 8], ids=["all-rows", "4-rows", "8-rows"])
+def taken_part_rows(request, monkeypatch):
+    """Timelines read with every participation at hand, or only the newest few: past those,
+    the window of events comes from the database (4), or is covered by them (8)."""
+    if request.param:
+        monkeypatch.setattr(event_services, "TAKEN_PART_ROWS", request.param)
+    return request.param
+
+
 def test_timeline_pages_merge_the_three_sources_newest_first_with_ties_on_one_day(
-    db, make_org, make_event
+    db, make_org, make_event, taken_part_rows
 ):
     org = make_org()
     expected = []
@@ -226,7 +236,9 @@ def test_timeline_shows_a_followup_due_later_first_however_early_it_was_made(db,
     assert [item.record.title for item in page.items] == ["Renew agreement", "Call 4"]
 
 
-def test_timeline_orders_events_by_their_local_day_across_pages(db, make_contact, make_event):
+def test_timeline_orders_events_by_their_local_day_across_pages(
+    db, make_contact, make_event, taken_part_rows
+):
     astrid = make_contact()
 
     def visit(title, utc_start, zone):
