@@ -5,9 +5,11 @@ import functools
 import re
 from collections import defaultdict
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import flask_babel
 import pytest
+from babel import dates as babel_dates
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -317,6 +319,61 @@ def test_country_choices_are_named_and_sorted_in_the_language(app):
         en = dict(country_choices())
     assert (nb["DE"], en["DE"]) == ("Tyskland", "Germany")
     assert nb_order == sorted(nb_order, key=str.casefold)
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_date_filters_say_what_flask_babel_says(app, lang):
+    """The filters format each day and time of day once; the words must stay Babel's: in the
+    office's zone or the event's (named right in long and full formats, not "UTC"), for
+    dates, naive and aware datetimes, every format."""
+    instants = [
+        dt.datetime(2026, 3, 29, 0, 59, 59, tzinfo=dt.UTC),  # the night summer time starts
+        dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC),  # and ends
+        dt.datetime(2026, 12, 31, 23, 15, tzinfo=dt.UTC),  # a new year in Oslo, not in UTC
+        dt.datetime(2026, 5, 17, 8, 0),  # naive: UTC
+    ]
+    formats = ["short", "medium", "long", "full", "d. MMM y"]  # times only in the first four
+    source = (
+        "{% for at in instants %}{% for fmt in formats %}{% set clock = ' ' not in fmt %}"
+        "{{ at|date(fmt) }}|{{ at|datetime(None, fmt) }}|"
+        "{% if clock %}{{ at|time(None, fmt) }}|{% endif %}"
+        "{% if at.tzinfo %}{{ at|datetime('America/New_York', fmt) }}|"
+        "{% if clock %}{{ at|time('Asia/Tokyo', fmt) }}|{% endif %}{% endif %}"
+        "{{ at.date()|date(fmt) }}\n"
+        "{% endfor %}{% endfor %}"
+    )
+    twice = [render_in(app, lang, source, instants=instants, formats=formats) for _ in "ab"]
+
+    expected = []
+    with app.test_request_context("/", headers={"Accept-Language": lang}):
+        flask_babel.refresh()
+        for at in instants:
+            for fmt in formats:
+                clock = " " not in fmt
+                line = [
+                    flask_babel.format_date(at if at.tzinfo else at.date(), fmt),
+                    flask_babel.format_datetime(at, fmt),
+                    *([flask_babel.format_time(at, fmt)] if clock else []),
+                ]
+                if at.tzinfo:  # in the event's zone, named as that zone (long, full)
+                    new_york, tokyo = ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
+                    line.append(babel_dates.format_datetime(at, fmt, tzinfo=new_york, locale=lang))
+                    if clock:
+                        line.append(babel_dates.format_time(at, fmt, tzinfo=tokyo, locale=lang))
+                expected.append("|".join([*line, flask_babel.format_date(at.date(), fmt)]))
+    assert twice[0] == twice[1] == "\n".join(expected) + "\n"
+
+
+def test_country_options_are_named_in_the_language_with_the_choice_selected(app):
+    nb = render_in(app, "nb", "{{ country_options('DE') }}")
+    en = render_in(app, "en", "{{ country_options() }}")
+    assert '<option value="DE" selected>Tyskland</option>' in nb
+    assert nb.count("selected") == 1
+    assert '<option value="DE">Germany</option>' in en and "selected" not in en
+    assert en.count("<option") == len(__import__("crm.i18n").i18n.country_names("en"))
+    # What the address bar says is never markup: an odd value selects nothing.
+    odd = render_in(app, "en", "{{ country_options(code) }}", code='DE"><script>')
+    assert "<script>" not in odd and "selected" not in odd
 
 
 def test_wtforms_messages_missing_from_wtforms_catalogue_come_from_ours(app):

@@ -14,7 +14,6 @@ from crm.events import services as event_services
 from crm.extensions import db
 from crm.followups.views import timeline_page
 from crm.forms import apply_service_error
-from crm.i18n import country_choices
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
 
@@ -41,7 +40,6 @@ def index():
     return render_template(
         "contacts/index.html",
         page=page,
-        countries=country_choices(),
         organisation=organisation,
     )
 

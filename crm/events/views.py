@@ -19,7 +19,6 @@ from crm.events.models import Event, Participation
 from crm.events.recurrence import event_repetition, occurrences
 from crm.extensions import db
 from crm.forms import apply_service_error
-from crm.i18n import country_choices
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
 
@@ -111,7 +110,6 @@ def index():
         kinds=EventKind.choices(),
         statuses=EventStatus.choices(),
         visibilities=Visibility.choices(),
-        countries=country_choices(),
     )
 
 

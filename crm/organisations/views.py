@@ -12,7 +12,6 @@ from crm.events import services as event_services
 from crm.extensions import db
 from crm.followups.views import timeline_page
 from crm.forms import apply_service_error
-from crm.i18n import country_choices
 from crm.organisations import bp, services
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.models import Organisation
@@ -39,7 +38,6 @@ def index():
         "organisations/index.html",
         page=page,
         kinds=OrganisationKind.choices(),
-        countries=country_choices(),
     )
 
 
