@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from crm.auth.models import User
 from crm.calendars.listeners import refresh_vevents
 from crm.calendars.services import ensure_default_calendars
-from crm.contacts.models import Contact, Membership
+from crm.contacts.models import Contact, Membership, name_key
 from crm.db import fold
 from crm.enums import (
     EventKind,
@@ -378,6 +378,7 @@ def _contact_rows(rng: Random, start: int, count: int, now: dt.datetime) -> list
                 "created_at": created,
                 "updated_at": created,
                 "search_text": fold(f"{first} {last} {email} {title}")[:1000],
+                "name_key": name_key(first, last),
             }
         )
     return rows

@@ -1,6 +1,8 @@
 """People: contacts and their memberships in organisations."""
 
 import datetime as dt
+import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, func, text
@@ -16,6 +18,29 @@ if TYPE_CHECKING:
     from crm.organisations.models import Organisation
 
 
+def normalise_name(text: str) -> str:
+    """A comparison key for a name: "Bjørn Sæther" == "bjoern saether" == "Saether Bjorn".
+
+    Stored as `Contact.name_key`: a change here needs a migration that computes it again."""
+    text = (text or "").casefold()
+    # ø and æ have no Unicode decomposition, so they are spelled out before accents go.
+    text = text.replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    # "Aase"/"Åse"/"Ase" and "Bjoern"/"Bjørn"/"Bjorn" are one spelling each.
+    text = text.replace("aa", "a").replace("oe", "o")
+    return " ".join(sorted(text.split()))
+
+
+NAME_KEY_LENGTH = 250
+
+
+def name_key(first_name: str, last_name: str) -> str:
+    """The comparison key of a contact's full name (as stored: at most NAME_KEY_LENGTH)."""
+    return normalise_name(f"{first_name or ''} {last_name or ''}")[:NAME_KEY_LENGTH]
+
+
 class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     """A person the office deals with. Dietary and access needs are sensitive data."""
 
@@ -25,6 +50,8 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
         Index("ix_contact_name_order", "last_name", "first_name", "id"),
         # Duplicate checks look addresses up case-insensitively (crm/imports/duplicates.py).
         Index("ix_contact_email_lower", func.lower(text("email"))),
+        # ... and look similar names up by their key (a few contacts each, not every member).
+        Index("ix_contact_name_key", "name_key"),
         # ... and search the few contacts with other addresses, not every contact.
         Index(
             "ix_contact_other_emails",
@@ -51,6 +78,8 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     dietary_needs: Mapped[str] = mapped_column(Text, default="")
     access_needs: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # name_key(first_name, last_name), kept with search_text (crm.db.SearchableMixin).
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), default="", server_default="")
 
     tags: Mapped[list[Tag]] = relationship(secondary=contact_tag, order_by=Tag.name)
     memberships: Mapped[list["Membership"]] = relationship(
@@ -59,6 +88,11 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
     participations: Mapped[list["Participation"]] = relationship(
         back_populates="contact", cascade="all, delete-orphan"
     )
+
+    def refresh_search_text(self) -> None:
+        """Also keep the key duplicate checks compare names by."""
+        super().refresh_search_text()
+        self.name_key = name_key(self.first_name, self.last_name)
 
     @property
     def name(self) -> str:

@@ -55,14 +55,23 @@ class Event(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
             postgresql_where=text("rrule <> ''"),
             sqlite_where=text("rrule <> ''"),
         ),
+        # The live events' starts, read without the rows: an organisation's page orders its
+        # few hundred events by them (events.services.taken_part).
+        Index(
+            "ix_event_live",
+            "id",
+            "starts_at",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        # The event list filtered by kind, and counted, over a range of dates.
+        Index("ix_event_kind_range", "kind", "ends_at", "starts_at"),
     )
 
     id: Mapped[intpk]
     uid: Mapped[str] = mapped_column(String(255), default=new_uid)
     title: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[EventKind] = mapped_column(
-        enum_column(EventKind), default=EventKind.OTHER, index=True
-    )
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind), default=EventKind.OTHER)
     status: Mapped[EventStatus] = mapped_column(
         enum_column(EventStatus), default=EventStatus.CONFIRMED, index=True
     )
@@ -138,7 +147,10 @@ class EventCountry(db.Model):
     event_id: Mapped[int] = mapped_column(
         ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
     )
-    country: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+
+    # The events of a country, read from the index alone (the event list's country filter).
+    __table_args__ = (Index("ix_event_country_country_event", "country", "event_id"),)
 
 
 class ProgrammeItem(db.Model):
@@ -181,16 +193,18 @@ class Participation(db.Model):
         CheckConstraint(
             "(organisation_id IS NULL) <> (contact_id IS NULL)", name="one_participant"
         ),
+        # What one organisation or contact takes part in, read from the index alone
+        # (events.services.taken_part); they also serve the foreign keys.
+        Index("ix_participation_organisation_taking", "organisation_id", "event_id", "role", "id"),
+        Index("ix_participation_contact_taking", "contact_id", "event_id", "role", "id"),
     )
 
     id: Mapped[intpk]
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+        ForeignKey("organisation.id", ondelete="CASCADE")
     )
-    contact_id: Mapped[int | None] = mapped_column(
-        ForeignKey("contact.id", ondelete="CASCADE"), index=True
-    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
     role: Mapped[ParticipationRole] = mapped_column(
         enum_column(ParticipationRole), default=ParticipationRole.GUEST
     )

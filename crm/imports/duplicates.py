@@ -5,9 +5,7 @@ a similar name in the same organisation, where "similar" forgives case, accents,
 and the usual spellings of æ, ø and å without those letters (ae, oe/o, aa/a).
 """
 
-import functools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -26,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 
 from crm.audit.services import record
-from crm.contacts.models import Contact, Membership, split_emails
+from crm.contacts.models import Contact, Membership, name_key, split_emails
 from crm.contacts.services import FIELDS as CONTACT_FIELDS
 from crm.errors import ServiceError
 from crm.extensions import db
@@ -36,32 +34,9 @@ from crm.locking import check_version
 MERGE_FIELDS = tuple(f for f in CONTACT_FIELDS if f != "other_emails")
 
 
-def normalise_name(text: str) -> str:
-    """A comparison key for a name: "Bjørn Sæther" == "bjoern saether" == "Saether Bjorn"."""
-    text = (text or "").casefold()
-    # ø and æ have no Unicode decomposition, so they are spelled out before accents go.
-    text = text.replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    # "Aase"/"Åse"/"Ase" and "Bjoern"/"Bjørn"/"Bjorn" are one spelling each.
-    text = text.replace("aa", "a").replace("oe", "o")
-    return " ".join(sorted(text.split()))
-
-
-def name_key(first_name: str, last_name: str) -> str:
-    """The comparison key of a contact's full name."""
-    return normalise_name(f"{first_name or ''} {last_name or ''}")
-
-
 def email_keys(emails) -> set[str]:
     """Email addresses folded for comparison."""
     return {e.strip().casefold() for e in emails if e and e.strip()}
-
-
-# A contact's page compares its name with every member of its organisations (a few thousand in
-# the largest); names repeat, so their keys are remembered.
-_cached_name_key = functools.lru_cache(maxsize=16384)(name_key)
 
 
 @dataclass
@@ -89,8 +64,9 @@ def find_duplicates(
     """Existing contacts matching by email or by similar name in one of the organisations.
 
     One query finds the candidates by index (the contacts with one of the addresses, and the
-    members of the organisations), reading only their names and addresses; the rules are
-    checked here, and only the matches are loaded whole (a second query, when there are any).
+    members of the organisations with the same name key), reading only their addresses; the
+    address rule is checked here, and only the matches are loaded whole (a second query,
+    when there are any).
     """
     wanted = email_keys(emails)
     key = name_key(first_name, last_name)
@@ -102,10 +78,7 @@ def find_duplicates(
 
     arms = []
     if wanted:
-        by_email = select(
-            Contact.id, false(), Contact.first_name, Contact.last_name, Contact.email,
-            Contact.other_emails,
-        )  # fmt: skip
+        by_email = select(Contact.id, false(), Contact.email, Contact.other_emails)
         # ix_contact_email_lower; SQLite's lower() folds only ASCII (the rule is checked below).
         arms.append(candidates(by_email, func.lower(Contact.email).in_(wanted)))
         # ix_contact_other_emails: only the few contacts with other addresses are searched.
@@ -115,19 +88,21 @@ def find_duplicates(
         has_others = Contact.other_emails != literal_column("''")
         arms.append(candidates(by_email, has_others, or_(*like)))
     if key and org_ids:
-        # Members are compared by name only: one sharing an address is also found above.
-        members = select(
-            Contact.id, true(), Contact.first_name, Contact.last_name, null(), null()
-        ).join(Membership, Membership.contact_id == Contact.id)
+        # Members with the same name key (ix_contact_name_key: a few contacts, however many
+        # members the organisations have). One sharing an address is also found above.
+        members = (
+            select(Contact.id, true(), null(), null())
+            .join(Membership, Membership.contact_id == Contact.id)
+            .where(Contact.name_key == key)
+        )
         arms.append(candidates(members, Membership.organisation_id.in_(org_ids)))
     if not arms:
         return []
     same_email, same_name = set(), set()
     rows = db.session.execute(arms[0] if len(arms) == 1 else union_all(*arms))
-    for contact_id, is_member, first, last, email, other in rows:
+    for contact_id, is_member, email, other in rows:
         if is_member:
-            if _cached_name_key(first, last) == key:
-                same_name.add(contact_id)
+            same_name.add(contact_id)
         elif email.strip().casefold() in wanted or email_keys(split_emails("", other)) & wanted:
             same_email.add(contact_id)
     if not same_email and not same_name:
@@ -171,13 +146,14 @@ class DuplicateIndex:
                 Contact.last_name,
                 Contact.email,
                 Contact.other_emails,
+                Contact.name_key,
             )
         )
         names = {}
-        for contact_id, first, last, email, other in rows:
+        for contact_id, first, last, email, other, key in rows:
             if contact_id in erased:
                 continue
-            names[contact_id] = name_key(first, last)
+            names[contact_id] = key
             self.labels[contact_id] = " ".join(p for p in (first, last) if p)
             for key in email_keys([email, *re.split(r"[,\n]", other or "")]):
                 self.by_email.setdefault(key, contact_id)

@@ -16,14 +16,14 @@ from sqlalchemy.orm import selectinload
 
 from crm.audit.services import record
 from crm.contacts import services as contact_services
-from crm.contacts.models import Contact, Membership
+from crm.contacts.models import Contact, Membership, normalise_name
 from crm.db import fold
 from crm.enums import Language, OrganisationKind, TwinCityCategory
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.i18n import country_names
 from crm.imports import csvfile
-from crm.imports.duplicates import DuplicateIndex, normalise_name
+from crm.imports.duplicates import DuplicateIndex
 from crm.imports.models import CsvImport
 from crm.organisations import services as org_services
 from crm.organisations.models import Organisation

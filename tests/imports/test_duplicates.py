@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, insert, select, text
 
 from crm.audit.models import AuditEntry
-from crm.contacts.models import Contact, Membership
+from crm.contacts.models import Contact, Membership, normalise_name
 from crm.contacts.services import add_membership
 from crm.errors import ServiceError
-from crm.imports.duplicates import duplicates_of, merge_contacts, normalise_name
+from crm.imports.duplicates import duplicates_of, merge_contacts
 
 UTC = dt.UTC
 
@@ -60,6 +60,26 @@ def test_similar_name_in_the_same_organisation_is_a_duplicate(db, make_contact, 
     (duplicate,) = duplicates_of(bjorn)
     assert duplicate.contact.id == bjoern.id
     assert duplicate.reasons == ["similar name in the same organisation"]
+
+
+def test_a_renamed_contact_is_compared_by_its_new_name(db, make_contact, make_org):
+    """The stored name key follows every change of name (a rename, an erasure)."""
+    from crm.contacts.services import update_contact
+
+    ntnu = make_org(name="NTNU")
+    bjorn = make_contact(first_name="Bjørn", last_name="Sæther")
+    per = make_contact(first_name="Per", last_name="Hansen")
+    for contact in (bjorn, per):
+        add_membership(contact, organisation_id=ntnu.id)
+    db.session.commit()
+    assert duplicates_of(bjorn) == []
+    update_contact(per, first_name="Bjoern", last_name="Saether")
+    db.session.commit()
+    assert [d.contact.id for d in duplicates_of(bjorn)] == [per.id]
+    assert per.name_key == "bjorn saether"
+    update_contact(per, first_name="Per", last_name="Hansen")
+    db.session.commit()
+    assert duplicates_of(bjorn) == []
 
 
 def test_duplicate_check_finds_each_kind_by_index_and_nothing_else(db, make_contact, make_org):

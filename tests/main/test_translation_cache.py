@@ -33,3 +33,28 @@ def test_without_a_catalogue_entry_or_a_context_the_text_is_kept(app):
         assert gettext("No such message id") == "No such message id"
     with app.app_context():  # CLI and scheduler: the default language, Bokmål
         assert translated(LABELS[(EventKind, "delegation")]) == "Delegasjonsbesøk"
+
+
+def test_current_locale_is_flask_babels_in_every_state(app):
+    """Before the request chose, once chosen, inside force_locale (also as the first ask),
+    after it, after flask_babel.refresh(), and in a bare app context."""
+    import flask_babel
+
+    from crm.i18n import current_locale
+
+    def same() -> str:
+        assert current_locale() == flask_babel.get_locale()
+        return str(current_locale())
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        with force_locale("nb"):  # before anything chose
+            assert same() == "nb"
+        assert same() == "en"
+        assert same() == "en"  # chosen, read from where flask-babel keeps it
+        with force_locale("nb"):
+            assert same() == "nb"
+        assert same() == "en"
+        flask_babel.refresh()
+        assert same() == "en"
+    with app.app_context():
+        assert same() == app.config["BABEL_DEFAULT_LOCALE"]
