@@ -10,6 +10,11 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", str(min(2 * multiprocessing.cpu_count() + 1, 8))))
 worker_class = "sync"
+# Each worker tells the arbiter it is alive by touching a file between requests; on a disk
+# that is a journalled metadata write per request. In memory it is not (gunicorn's advice).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
+    "/dev/shm" if os.path.isdir("/dev/shm") else None
+)
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

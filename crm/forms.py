@@ -9,7 +9,7 @@ from wtforms import Form, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from crm.errors import ServiceError
-from crm.i18n import country_choices, is_country
+from crm.i18n import country_choices, current_locale, is_country
 
 # WTForms' bundled nb catalogue lacks these (or has them only as fuzzy); ours translates them.
 WTFORMS_GAPS = (
@@ -21,12 +21,26 @@ WTFORMS_GAPS = (
 
 
 class FormTranslations:
-    """WTForms' own messages in the user's language: WTForms' catalogue, then the app's."""
+    """WTForms' own messages in the user's language: WTForms' catalogue, then the app's.
+
+    Every form asks for its validators' messages as it is made; finding WTForms' catalogue
+    costs some 20 µs each time, so each (language, message) is looked up once per process.
+    """
+
+    def __init__(self):
+        self._known: dict = {}
 
     def gettext(self, string: str) -> str:
+        key = (current_locale(), string) if has_request_context() else None
+        try:
+            return self._known[key]
+        except KeyError:
+            pass
         translated = wtforms_translations.gettext(string)
-        if translated == string and has_request_context():
-            return get_translations().ugettext(string)
+        if translated == string and key is not None:
+            translated = get_translations().ugettext(string)
+        if key is not None:
+            self._known[key] = translated
         return translated
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:

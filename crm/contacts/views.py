@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.access import editor_required, require_login
 from crm.contacts import bp, services
@@ -67,7 +67,7 @@ def _load(contact_id: int) -> Contact:
         Contact,
         contact_id,
         options=[
-            selectinload(Contact.tags),
+            joinedload(Contact.tags),  # one query with the contact
             selectinload(Contact.memberships).selectinload(Membership.organisation),
         ],
     )

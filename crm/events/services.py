@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, literal_column, select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, func, literal, literal_column, select, union_all
 
 from crm.auth.models import User
 from crm.contacts.models import Contact
@@ -24,7 +23,7 @@ from crm.extensions import db
 from crm.i18n import is_country
 from crm.locking import check_version
 from crm.organisations.models import Organisation
-from crm.tags import Tag, get_tags, parse_tags
+from crm.tags import Tag, event_tag, get_tags, parse_tags
 
 DEFAULT_ZONE = "Europe/Oslo"
 TEXT_FIELDS = {"title": 200, "venue": 300, "description": 20000, "outcome_notes": 20000}
@@ -169,9 +168,34 @@ def event_query(
         )
     if contact_id:
         stmt = stmt.where(Event.participations.any(Participation.contact_id == contact_id))
-    return stmt.options(
-        selectinload(Event.tags), selectinload(Event.countries), selectinload(Event.responsible)
-    )
+    return stmt
+
+
+def list_labels(event_ids: Iterable[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """The country codes and the tag names of these events, each sorted: a list's columns.
+
+    One query of plain rows, instead of an EventCountry and a Tag object per value and a
+    query for each relation (a page of 25 events has some 80 of them).
+    """
+    ids = list(event_ids)
+    countries: dict[int, list[str]] = {event_id: [] for event_id in ids}
+    tags: dict[int, list[str]] = {event_id: [] for event_id in ids}
+    if ids:
+        rows = db.session.execute(
+            union_all(
+                select(EventCountry.event_id, literal("c"), EventCountry.country).where(
+                    EventCountry.event_id.in_(ids)
+                ),
+                select(event_tag.c.event_id, literal("t"), Tag.name)
+                .join(Tag, Tag.id == event_tag.c.tag_id)
+                .where(event_tag.c.event_id.in_(ids)),
+            )
+        )
+        for event_id, kind, value in rows:
+            (countries if kind == "c" else tags)[event_id].append(value)
+    for values in (*countries.values(), *tags.values()):
+        values.sort()
+    return countries, tags
 
 
 def overlapping(start: dt.datetime, end: dt.datetime):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.access import editor_required, require_login
 from crm.db import utcnow
@@ -98,10 +98,14 @@ def index():
         date_to=date_to,
         organisation_id=organisation.id if organisation else None,
     )
-    page = paginate(stmt)
+    # The responsible in the same query; countries and tags as plain values (list_labels).
+    page = paginate(stmt.options(joinedload(Event.responsible)))
+    countries, tags = services.list_labels(event.id for event in page.items)
     return render_template(
         "events/index.html",
         page=page,
+        event_countries=countries,
+        event_tags=tags,
         date_from=date_from,
         date_to=date_to,
         bad_dates=bad_from or bad_to,

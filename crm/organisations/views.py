@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.access import editor_required, require_login
 from crm.contacts.models import Membership
@@ -48,7 +48,7 @@ def show(org_id: int):
         Organisation,
         org_id,
         options=[
-            selectinload(Organisation.tags),
+            joinedload(Organisation.tags),  # one query with the organisation
             selectinload(Organisation.memberships).selectinload(Membership.contact),
         ],
     )

@@ -475,6 +475,34 @@ def test_list_filters_by_date_range_and_shows_upcoming_by_default(client, login_
     assert "YYYY-MM-DD" in bad and "Last month" in bad
 
 
+def test_list_rows_show_their_own_countries_tags_and_responsible(
+    client, login_as, make_event, make_user
+):
+    """Each row its own values (read as plain values for the whole page), sorted; none: empty."""
+    ola = make_user(name="Ola Koordinator")
+    day = dt.datetime(2027, 3, 1, 10, tzinfo=OSLO)
+    make_event(
+        title="Nordic visit",
+        starts_at=day,
+        countries=["SE", "DK"],
+        tags="vennskapsby, eu",
+        responsible_id=ola.id,
+    )
+    make_event(title="Quiet visit", starts_at=day + dt.timedelta(days=1))
+    make_event(title="German visit", starts_at=day + dt.timedelta(days=2), countries=["DE"])
+    login_as("viewer", locale="en")
+    table = client.get("/events/?from=2027-03-01").text.split("<tbody>", 1)[1]
+    rows = {
+        re.search(r">([A-Z][a-z]+ visit)</a>", row).group(1): re.sub(r"<[^>]+>", "|", row)
+        for row in table.split("<tr>")[1:]
+    }
+    assert re.search(
+        r"Denmark, Sweden.*Ola Koordinator.*eu.*vennskapsby", rows["Nordic visit"], re.S
+    )
+    assert "Germany" in rows["German visit"] and "eu" not in rows["German visit"]
+    assert not re.search(r"Sweden|Germany|Ola|eu", rows["Quiet visit"])
+
+
 def test_list_is_paginated(client, login_as, make_event, app):
     app.config["PER_PAGE"] = 5
     for i in range(12):
