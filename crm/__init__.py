@@ -41,6 +41,12 @@ def register_extensions(app: Flask) -> None:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Sessions in UTC, whatever the server's TimeZone: instants then come back in
+        # datetime.UTC, which the UTCDateTime columns pass on as they are (no conversion).
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        connect_args = {"options": "-c timezone=UTC", **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     db = ext.db
     db.init_app(app)
     ext.migrate.init_app(app, db, render_as_batch=True, compare_type=True)

@@ -1,0 +1,25 @@
+"""The UTC instant column type: aware in, the same instant out in UTC, on both databases."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from crm.events.models import Event
+
+
+def test_instants_come_back_in_utc_whatever_zone_they_went_in(db, make_event):
+    oslo = dt.datetime(2026, 7, 1, 10, tzinfo=ZoneInfo("Europe/Oslo"))
+    event = make_event(starts_at=oslo, ends_at=oslo + dt.timedelta(hours=2))
+    db.session.expire_all()
+    starts_at = db.session.get(Event, event.id).starts_at
+    assert starts_at == oslo and starts_at.tzinfo is dt.UTC
+    assert starts_at.hour == 8
+
+
+def test_postgresql_sessions_are_in_utc(db):
+    """So timestamptz values arrive as datetime.UTC, passed on as they are."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL)")
+    assert db.session.execute(text("SHOW timezone")).scalar() == "UTC"
