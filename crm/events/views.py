@@ -15,7 +15,7 @@ from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import ServiceError
 from crm.events import bp, services
 from crm.events.forms import EventForm, ParticipantForm, apply_event_error, event_form_data
-from crm.events.models import Event, Participation
+from crm.events.models import Event, Participation, ProgrammeItem
 from crm.events.recurrence import event_repetition, occurrences
 from crm.extensions import db
 from crm.forms import apply_service_error
@@ -57,17 +57,23 @@ def _organisation_arg() -> tuple[Organisation | None, bool]:
 
 
 def _get_event(event_id: int) -> Event:
-    """A live (not deleted) event with what its pages show, or 404."""
+    """A live (not deleted) event with what its pages show, or 404.
+
+    Five queries: the event with its responsible, the participants with their organisation
+    or contact, the tags, the countries, and the programme (with the items' details, which
+    the conflict check reads).
+    """
     event = db.get_or_404(
         Event,
         event_id,
         options=[
+            joinedload(Event.responsible),
             selectinload(Event.tags),
             selectinload(Event.countries),
-            selectinload(Event.programme),
-            selectinload(Event.participations).selectinload(Participation.organisation),
-            selectinload(Event.participations).selectinload(Participation.contact),
-            selectinload(Event.responsible),
+            selectinload(Event.programme).joinedload(ProgrammeItem.detail),
+            selectinload(Event.participations).options(
+                joinedload(Participation.organisation), joinedload(Participation.contact)
+            ),
         ],
     )
     if event.is_deleted:

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, and_, inspect, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.models import User
 from crm.contacts.models import Contact
@@ -118,12 +118,14 @@ def event_conflicts(event: Event) -> list[cf.Conflict]:
     items = list(event.programme)
     if not items:
         return []
-    # One query for every item's details instead of one per item.
-    db.session.scalars(
-        select(ProgrammeItem)
-        .where(ProgrammeItem.event_id == event.id)
-        .options(selectinload(ProgrammeItem.detail))
-    ).all()
+    if any("detail" in inspect(item).unloaded for item in items):
+        # One query for every item's details instead of one per item (the event page has
+        # read them with the programme already).
+        db.session.scalars(
+            select(ProgrammeItem)
+            .where(ProgrammeItem.event_id == event.id)
+            .options(selectinload(ProgrammeItem.detail))
+        ).all()
     start = min(i.starts_at for i in items)
     end = max((i.ends_at or i.starts_at + cf.DEFAULT_DURATION) for i in items)
     # Items of other events in the window (ix_programme_item_range); whether their event is
@@ -141,7 +143,7 @@ def event_conflicts(event: Event) -> list[cf.Conflict]:
                 ),
             ),
         )
-        .options(selectinload(ProgrammeItem.event), selectinload(ProgrammeItem.detail))
+        .options(selectinload(ProgrammeItem.event), joinedload(ProgrammeItem.detail))
     ).all()
     others = [
         i
