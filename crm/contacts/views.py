@@ -68,7 +68,7 @@ def _load(contact_id: int) -> Contact:
         contact_id,
         options=[
             joinedload(Contact.tags),  # one query with the contact
-            selectinload(Contact.memberships).selectinload(Membership.organisation),
+            selectinload(Contact.memberships).joinedload(Membership.organisation),
         ],
     )
 

@@ -49,7 +49,7 @@ def show(org_id: int):
         org_id,
         options=[
             joinedload(Organisation.tags),  # one query with the organisation
-            selectinload(Organisation.memberships).selectinload(Membership.contact),
+            selectinload(Organisation.memberships).joinedload(Membership.contact),
         ],
     )
     # The events list and the timeline from one read of what it takes part in; the timeline
