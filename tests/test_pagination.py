@@ -69,3 +69,26 @@ def test_the_list_says_more_than_the_cap(app, db, client, login_as):
     assert "i alt" not in body
     app.config["LIST_COUNT_CAP"] = 1000
     assert "30 i alt" in client.get("/organisations/").get_data(as_text=True)
+
+
+def test_count_over_counts_in_the_pages_own_query(app, db, count_queries):
+    """The same items and total as a separate count, in one statement; past the end, and
+    beyond the cap, it behaves as the separate count does."""
+    _orgs(db, 12)
+    app.config["LIST_COUNT_CAP"] = 50
+    for number in (1, 2, 3):
+        with app.test_request_context(f"/?page={number}"):
+            plain = paginate(_stmt(), per_page=5)
+            plain_view = ([o.name for o in plain.items], plain.total, plain.pages)
+            with count_queries() as statements:
+                over = paginate(_stmt(), per_page=5, count_over=True)
+                over_view = ([o.name for o in over.items], over.total, over.pages)
+            assert over_view == plain_view
+            assert len(statements) == 1 and "over" in statements[0].lower()
+    with app.test_request_context("/?page=9"):  # past the end: no row carries the count
+        beyond = paginate(_stmt(), per_page=5, count_over=True)
+        assert (beyond.items, beyond.total) == ([], 12)
+    app.config["LIST_COUNT_CAP"] = 8
+    with app.test_request_context("/"):
+        capped = paginate(_stmt(), per_page=5, count_over=True)
+        assert (capped.total, capped.total_capped, capped.has_next) == (8, True, True)

@@ -35,7 +35,8 @@ def index():
         organisation_id=organisation_id,
         language=args.get("language", ""),
     )
-    page = paginate(stmt)
+    # A search sorts every match it finds (see contact_query): counted in the same scan.
+    page = paginate(stmt, count_over=bool(args.get("q", "").strip()))
     organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
     return render_template(
         "contacts/index.html",
