@@ -86,7 +86,7 @@ def contact_query(
         )
     return stmt.options(
         selectinload(Contact.tags),
-        selectinload(Contact.memberships).selectinload(Membership.organisation),
+        selectinload(Contact.memberships).joinedload(Membership.organisation),
     )
 
 
