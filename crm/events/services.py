@@ -232,9 +232,9 @@ class Taking(NamedTuple):
 class TakenPart:
     """The live events an organisation or a contact takes part in, newest first.
 
-    `rows` holds one `Taking` per participation (an organisation taking part twice in an
-    event, as host and sponsor, has two), ordered by the event's start, the event and the
-    participation, all descending: the timeline's order. When there are more than
+    `rows` holds one row per participation, read as a `Taking` (an organisation taking part
+    twice in an event, as host and sponsor, has two), ordered by the event's start, the event
+    and the participation, all descending: the timeline's order. When there are more than
     TAKEN_PART_ROWS, `rows` holds the newest of them and `complete` is false.
     """
 
@@ -270,15 +270,21 @@ def taken_part(*, organisation_id: int | None = None, contact_id: int | None = N
         condition = Participation.organisation_id == organisation_id
     else:
         condition = Participation.contact_id == contact_id
+    # The rows as the database driver gives them: they read as Takings (same names, order).
     rows = db.session.execute(
-        select(Participation.id, Participation.event_id, Participation.role, Event.starts_at)
+        select(
+            Participation.id.label("participation_id"),
+            Participation.event_id,
+            Participation.role,
+            Event.starts_at,
+        )
         .join(Participation.event)
         .where(condition, Event.deleted_at.is_(None))
         .order_by(Event.starts_at.desc(), Event.id.desc(), Participation.id.desc())
         .limit(TAKEN_PART_ROWS + 1)
     ).all()
     complete = len(rows) <= TAKEN_PART_ROWS
-    return TakenPart(condition, [Taking(*row) for row in rows[:TAKEN_PART_ROWS]], complete)
+    return TakenPart(condition, rows[:TAKEN_PART_ROWS], complete)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from crm.protocol.models import (
     Gift,
     GiftDirection,
     ProgrammeItemDetail,
+    agreement_party,
 )
 
 DETAIL_FIELDS = {
@@ -366,7 +367,8 @@ def agreements_for_organisation(org: Organisation) -> list[Agreement]:
     return list(
         db.session.scalars(
             select(Agreement)
-            .where(Agreement.parties.any(Organisation.id == org.id))
+            .join(agreement_party, agreement_party.c.agreement_id == Agreement.id)
+            .where(agreement_party.c.organisation_id == org.id)
             .order_by(Agreement.valid_until.is_(None), Agreement.valid_until, Agreement.id)
         )
     )
