@@ -2,11 +2,9 @@
 
 import datetime as dt
 import re
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event as sa_event
 
 from crm.contacts.models import Contact, Membership
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
@@ -14,21 +12,6 @@ from crm.organisations.models import Organisation
 from crm.tags import Tag
 
 OSLO = ZoneInfo("Europe/Oslo")
-
-
-@contextmanager
-def count_queries(db):
-    """Count the SQL statements sent while the block runs."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", before)
 
 
 def build(db, n: int, user) -> dict:
@@ -87,7 +70,7 @@ PAGES = {
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-def test_query_count_does_not_grow_with_rows(app, db, client, login_as, page):
+def test_query_count_does_not_grow_with_rows(app, db, client, login_as, count_queries, page):
     app.config["PER_PAGE"] = 100  # every row on one page
     user = login_as("coordinator")
     counts = {}
@@ -104,7 +87,7 @@ def test_query_count_does_not_grow_with_rows(app, db, client, login_as, page):
         path = PAGES[page](ids)
         client.get(path)  # warm-up: first-request work is not the page's
         db.session.expire_all()
-        with count_queries(db) as statements:
+        with count_queries() as statements:
             response = client.get(path)
         assert response.status_code == 200, path
         rows_shown = response.text.count("Ødegård") + response.text.count("Delegasjon ")
@@ -147,7 +130,9 @@ def build_history(db, n: int) -> int:
 
 
 @pytest.mark.parametrize("query", ["", "?timeline_page=2"])
-def test_organisation_page_query_count_does_not_grow_with_its_history(db, client, login_as, query):
+def test_organisation_page_query_count_does_not_grow_with_its_history(
+    db, client, login_as, count_queries, query
+):
     """Its events and timeline are cut to a page, and cost the same queries at 3 rows or 60."""
     login_as("coordinator")
     counts = {}
@@ -160,7 +145,7 @@ def test_organisation_page_query_count_does_not_grow_with_its_history(db, client
         path = f"/organisations/{build_history(db, n)}{query}"
         client.get(path)
         db.session.expire_all()
-        with count_queries(db) as statements:
+        with count_queries() as statements:
             response = client.get(path)
         assert response.status_code == 200
         counts[n] = len(statements)
@@ -206,7 +191,9 @@ def build_contact_page(db, n: int) -> int:
     return contact.id
 
 
-def test_contact_page_query_count_does_not_grow_with_its_duplicates(db, client, login_as):
+def test_contact_page_query_count_does_not_grow_with_its_duplicates(
+    db, client, login_as, count_queries
+):
     """The duplicate notice lists every namesake and shared address at the same query cost."""
     login_as("coordinator")
     counts = {}
@@ -220,7 +207,7 @@ def test_contact_page_query_count_does_not_grow_with_its_duplicates(db, client, 
         path = f"/contacts/{contact_id}"
         client.get(path)
         db.session.expire_all()
-        with count_queries(db) as statements:
+        with count_queries() as statements:
             response = client.get(path)
         assert response.status_code == 200
         assert response.text.count(f"/data/merge/{contact_id}/") == 2 * n
