@@ -12,8 +12,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", str(min(2 * multiprocessing.cpu_
 worker_class = "sync"
 # Each worker tells the arbiter it is alive by touching a file between requests; on a disk
 # that is a journalled metadata write per request. In memory it is not (gunicorn's advice).
+_SHM = "/dev/shm"  # noqa: S108 (gunicorn makes its file there with mkstemp, then unlinks it)
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
-    "/dev/shm" if os.path.isdir("/dev/shm") else None
+    _SHM if os.path.isdir(_SHM) else None
 )
 timeout = 30
 graceful_timeout = 30
