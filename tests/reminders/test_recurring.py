@@ -8,7 +8,6 @@ import pytest
 from crm.reminders import jobs
 from crm.reminders.models import OutboxStatus
 from tests.reminders.conftest import rows
-from tests.scale.test_query_counts import count_queries
 
 UTC = dt.UTC
 OSLO = ZoneInfo("Europe/Oslo")
@@ -329,7 +328,7 @@ def test_series_made_one_off_after_its_reminder_went_out_is_not_mailed_twice(
 
 
 def test_planning_queries_do_not_grow_with_recurring_events(
-    db, rules, make_event, make_user, make_contact, add_participant
+    db, rules, make_event, make_user, make_contact, add_participant, count_queries
 ):
     counts = {}
     for n in (2, 20):
@@ -350,12 +349,12 @@ def test_planning_queries_do_not_grow_with_recurring_events(
             )
         now = NOW + 4 * WEEK
         db.session.expire_all()
-        with count_queries(db) as first_run:
+        with count_queries() as first_run:
             created = jobs.plan_reminders(now=now).created
         db.session.commit()
         assert created >= n  # every series has a reminder planned
         db.session.expire_all()
-        with count_queries(db) as second_run:
+        with count_queries() as second_run:
             result = jobs.plan_reminders(now=now + dt.timedelta(minutes=1))
         db.session.commit()
         assert (result.created, result.updated, result.cancelled) == (0, 0, 0)
