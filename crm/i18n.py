@@ -174,18 +174,24 @@ def _format_clock(clock: dt.time, fmt: str, locale: Locale) -> str:
     return babel_dates.format_time(clock, fmt, locale=locale)
 
 
-def _instant(value: dt.datetime, zone: str | None) -> tuple[dt.datetime, ZoneInfo]:
-    """An instant (naive means UTC, as in flask-babel) and the zone to show it in: the given
-    one, else the office's."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value, ZoneInfo(zone or current_app.config["OFFICE_TIMEZONE"])
+def _zone(zone: str | None) -> ZoneInfo:
+    """The given IANA zone, else the office's."""
+    return ZoneInfo(zone or current_app.config["OFFICE_TIMEZONE"])
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """An instant; naive means UTC, as in flask-babel."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _display_locale() -> Locale:
+    """The current language, or the default one outside a request."""
+    return current_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def format_instant(value: dt.datetime, zone: str | None = None, fmt: str = "medium") -> str:
     """Date and time of an instant in a zone (default: the office's), in the current language."""
-    value, tz = _instant(value, zone)
-    locale = current_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    value, tz, locale = _aware(value), _zone(zone), _display_locale()
     if fmt not in _CACHED_TIME_FORMATS:
         return babel_dates.format_datetime(value, fmt, tzinfo=tz, locale=locale)
     local = value.astimezone(tz)
@@ -196,23 +202,17 @@ def format_instant(value: dt.datetime, zone: str | None = None, fmt: str = "medi
 
 def format_clock(value: dt.datetime, zone: str | None = None, fmt: str = "short") -> str:
     """The time of day of an instant in a zone (default: the office's), in the current language."""
-    value, tz = _instant(value, zone)
-    locale = current_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    value, tz, locale = _aware(value), _zone(zone), _display_locale()
     if fmt not in _CACHED_TIME_FORMATS:
         return babel_dates.format_time(value, fmt, tzinfo=tz, locale=locale)
     return _format_clock(value.astimezone(tz).time(), fmt, locale)
 
 
 def format_day(value: dt.date | dt.datetime, fmt: str = "medium") -> str:
-    """A date (or an instant's date in the office's zone) in the current language."""
+    """A date (or an aware instant's date in the office's zone) in the current language."""
     if isinstance(value, dt.datetime):
-        value = (
-            value.date()
-            if value.tzinfo is None
-            else value.astimezone(_instant(value, None)[1]).date()
-        )
-    locale = current_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
-    return _format_day(value, fmt, locale)
+        value = value.date() if value.tzinfo is None else value.astimezone(_zone(None)).date()
+    return _format_day(value, fmt, _display_locale())
 
 
 def register_template_helpers(app) -> None:

@@ -307,8 +307,8 @@ def organisation_events(taken: TakenPart, *, limit: int = 20) -> OrganisationEve
     """
     ids = taken.event_ids()[:limit]
     roles: dict[int, list[ParticipationRole]] = {event_id: [] for event_id in ids}
-    shown = sorted((row for row in taken.rows if row.event_id in roles), key=lambda row: row[0])
-    for row in shown:
+    shown = (row for row in taken.rows if row.event_id in roles)
+    for row in sorted(shown, key=lambda row: row.participation_id):  # roles as entered
         if row.role not in roles[row.event_id]:
             roles[row.event_id].append(row.role)
     events = taken.events(ids)
