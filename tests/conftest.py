@@ -9,6 +9,7 @@ import os
 import uuid
 from zoneinfo import ZoneInfo
 
+import flask_babel
 import pytest
 from sqlalchemy import event as sa_event
 
@@ -99,6 +100,16 @@ def app(_schema):
 def db(app):
     """The Flask-SQLAlchemy handle."""
     return _db
+
+
+@pytest.fixture
+def fresh_locale(app):
+    """Choose the language anew for each request.
+
+    The `app` fixture keeps one app context open, so test-client requests share `g`, where
+    Flask-Babel caches the locale; in the real server every request has its own `g`.
+    """
+    app.before_request(flask_babel.refresh)
 
 
 @pytest.fixture

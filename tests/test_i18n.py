@@ -97,13 +97,9 @@ def unmarked_text(source: str, env: Environment) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_locale_per_request(request):
-    """Choose the language anew for each request.
-
-    The `app` fixture keeps one app context open, so test-client requests share `g`, where
-    Flask-Babel caches the locale; in the real server every request has its own `g`.
-    """
+    """Every test here chooses the language anew for each request (see `fresh_locale`)."""
     if "app" in request.fixturenames:
-        request.getfixturevalue("app").before_request(flask_babel.refresh)
+        request.getfixturevalue("fresh_locale")
 
 
 # Lexing needs only the delimiters and the extensions' tags, not the app.

@@ -12,7 +12,7 @@ from crm.contacts.models import Contact, Membership
 from crm.errors import ServiceError
 from crm.events import services as event_services
 from crm.extensions import db
-from crm.followups.views import timeline_page
+from crm.followups import views as followup_views  # a module: the two packages import each other
 from crm.forms import apply_service_error
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
@@ -52,7 +52,7 @@ def _render_show(contact: Contact, membership_form: MembershipForm):
     taken = event_services.taken_part(contact_id=contact.id)
     shown = taken.rows[:CONTACT_EVENTS]
     events = taken.events(row.event_id for row in shown)
-    timeline = timeline_page(contact=contact, taken=taken)
+    timeline = followup_views.timeline_page(contact=contact, taken=taken)
     return render_template(
         "contacts/show.html",
         contact=contact,

@@ -1,10 +1,12 @@
 """Follow-up pages: mine (overdue first), new, from an event, edit, done, drop; interactions."""
 
 import datetime as dt
+import functools
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from crm.auth.access import editor_required, require_login
 from crm.auth.views import safe_next
@@ -21,6 +23,7 @@ from crm.followups.forms import (
 )
 from crm.followups.models import FollowUp, Interaction
 from crm.forms import apply_service_error
+from crm.i18n import locale_code
 
 bp.before_request(require_login)
 
@@ -53,14 +56,22 @@ def _open_followups_for_event(event):
     return services.open_followups_for_event(event)
 
 
-@bp.app_template_global("new_interaction_form")
-def _new_interaction_form(contact=None, organisation=None):
-    form = InteractionForm(formdata=None)
-    form.occurred_on.data = today()
-    form.contact_id.data = contact.id if contact is not None else ""
-    form.organisation_id.data = organisation.id if organisation is not None else ""
-    form.next.data = request.full_path if request.query_string else request.path
-    return form
+@bp.app_template_global("interaction_fields")
+def interaction_fields() -> Markup:
+    """The visible fields of the timeline's blank interaction form, dated today.
+
+    They read the same on every timeline in one language on one day, so WTForms renders
+    each (language, day) once per process; the timeline adds the hidden fields itself.
+    """
+    return _interaction_fields(locale_code(), today())
+
+
+@functools.lru_cache(maxsize=8)
+def _interaction_fields(locale: str, day: dt.date) -> Markup:
+    form = InteractionForm(formdata=None, meta={"csrf": False})
+    form.occurred_on.data = day
+    html = render_template("followups/_interaction_fields.html", form=form)
+    return Markup(html)  # noqa: S704 (an autoescaping template's output)
 
 
 @bp.app_template_global("office_today")

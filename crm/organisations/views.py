@@ -10,7 +10,7 @@ from crm.enums import OrganisationKind
 from crm.errors import ServiceError
 from crm.events import services as event_services
 from crm.extensions import db
-from crm.followups.views import timeline_page
+from crm.followups import views as followup_views  # a module: the two packages import each other
 from crm.forms import apply_service_error
 from crm.organisations import bp, services
 from crm.organisations.forms import OrganisationForm
@@ -55,7 +55,7 @@ def show(org_id: int):
     # The events list and the timeline from one read of what it takes part in; the timeline
     # first, as its events are the newest, which the list then mostly finds read already.
     taken = event_services.taken_part(organisation_id=org.id)
-    timeline = timeline_page(organisation=org, taken=taken)
+    timeline = followup_views.timeline_page(organisation=org, taken=taken)
     events = event_services.organisation_events(taken, limit=RECENT_EVENTS)
     return render_template("organisations/show.html", org=org, events=events, timeline=timeline)
 

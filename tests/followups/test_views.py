@@ -1,11 +1,13 @@
 """Follow-up pages: my list, one-click done, new/edit/drop, several from an event, timelines."""
 
 import datetime as dt
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from crm.followups import services
-from crm.followups.models import FollowUp, FollowUpStatus, Interaction
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
 
 
 def test_my_followups_page_shows_mine_overdue_first(client, login_as, db):
@@ -159,6 +161,94 @@ def test_organisation_page_shows_its_timeline_and_records_interactions(
     interaction = db.session.scalar(db.select(Interaction))
     client.post(f"/followups/interactions/{interaction.id}/delete")
     assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 0
+
+
+class _FormFields(HTMLParser):
+    """What a browser sends from the form posting to `action`: its named fields' values."""
+
+    def __init__(self, action: str):
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.fields, self.options = action, False, {}, {}
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("action") == self.action
+        elif self.inside and tag == "input" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value", "")
+        elif self.inside and tag == "select":
+            self._select = attrs["name"]
+            self.options[self._select] = []
+        elif self.inside and tag == "option" and self._select:
+            self.options[self._select].append(attrs["value"])
+            if "selected" in attrs or self._select not in self.fields:
+                self.fields[self._select] = attrs["value"]
+        elif self.inside and tag == "textarea":
+            self._textarea = attrs["name"]
+            self.fields[self._textarea] = ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def timeline_form(page) -> _FormFields:
+    parsed = _FormFields("/followups/interactions/new")
+    parsed.feed(page.text)
+    return parsed
+
+
+def test_the_timeline_form_records_what_it_shows(client, login_as, db, make_org, make_contact):
+    from crm.followups import views as followup_views
+
+    org = make_org(name="Chalmers")
+    contact = make_contact()
+    login_as("coordinator")
+    for path, owner in (
+        (f"/organisations/{org.id}", "organisation_id"),
+        (f"/contacts/{contact.id}", "contact_id"),
+    ):
+        form = timeline_form(client.get(path + "?tab=x"))
+        assert form.fields[owner] == str(org.id if owner == "organisation_id" else contact.id)
+        assert form.fields["next"] == path + "?tab=x"
+        assert form.fields["occurred_on"] == followup_views.today().isoformat()
+        assert form.options["kind"] == [kind.value for kind in InteractionKind]
+        response = client.post("/followups/interactions/new", data={**form.fields, "note": "Met"})
+        assert response.headers["Location"] == path + "?tab=x"
+    recorded = db.session.scalars(db.select(Interaction).order_by(Interaction.id)).all()
+    assert [(i.organisation_id, i.contact_id) for i in recorded] == [
+        (org.id, None),
+        (None, contact.id),
+    ]
+    assert {i.occurred_on for i in recorded} == {followup_views.today()}
+
+
+def test_the_timeline_form_speaks_the_page_language_and_dates_itself_today(
+    client, login_as, db, make_org, monkeypatch, fresh_locale
+):
+    from crm.followups import views as followup_views
+
+    org = make_org()
+    login_as("coordinator")
+    page = client.get(f"/organisations/{org.id}")
+    assert "Hva skjedde" in page.text and "What happened" not in page.text
+    client.post("/language", data={"lang": "en"})
+    page = client.get(f"/organisations/{org.id}")
+    assert "What happened" in page.text and "Hva skjedde" not in page.text
+    tomorrow = followup_views.utcnow() + dt.timedelta(days=1)
+    monkeypatch.setattr(followup_views, "utcnow", lambda: tomorrow)
+    form = timeline_form(client.get(f"/organisations/{org.id}"))
+    assert form.fields["occurred_on"] == followup_views.today().isoformat()
+    assert followup_views.today() == tomorrow.astimezone(ZoneInfo("Europe/Oslo")).date()
 
 
 def test_bad_interaction_is_refused_with_a_message(client, login_as, db, make_org):
