@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.db import utcnow
@@ -340,6 +340,28 @@ def _event_items(taken, wanted: int) -> list[TimelineItem]:
     ]
 
 
+def _timeline_followups(condition, wanted: int):
+    """The first `wanted` follow-ups of a timeline, with and without a due date: one query.
+
+    A follow-up shows on its due date, else on the day it was created. Each kind is taken
+    in the order of that day, so that a long-open follow-up due next week is not missed.
+    """
+    newest = (
+        select(FollowUp.id)
+        .where(condition, FollowUp.due_on.is_not(None))
+        .order_by(FollowUp.due_on.desc(), FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(wanted)
+        .subquery(),
+        select(FollowUp.id)
+        .where(condition, FollowUp.due_on.is_(None))
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(wanted)
+        .subquery(),
+    )
+    ids = union_all(*(select(found.c.id) for found in newest))
+    return select(FollowUp).where(FollowUp.id.in_(ids)).options(joinedload(FollowUp.assignee))
+
+
 def timeline_for(
     contact=None,
     organisation=None,
@@ -385,23 +407,10 @@ def timeline_for(
         )
     items += _event_items(taken, wanted)
 
-    # A follow-up shows on its due date, else on the day it was created: two queries, each
-    # in the order of that day, so that a long-open follow-up due next week is not missed.
-    followups = select(FollowUp).where(followup_cond).options(joinedload(FollowUp.assignee))
-    for stmt in (
-        followups.where(FollowUp.due_on.is_not(None)).order_by(
-            FollowUp.due_on.desc(), FollowUp.created_at.desc(), FollowUp.id.desc()
-        ),
-        followups.where(FollowUp.due_on.is_(None)).order_by(
-            FollowUp.created_at.desc(), FollowUp.id.desc()
-        ),
-    ):
-        items += [
-            TimelineItem(
-                "followup", f.due_on or f.created_at.date(), f, tiebreak=(f.created_at, f.id)
-            )
-            for f in db.session.scalars(stmt.limit(wanted))
-        ]
+    items += [
+        TimelineItem("followup", f.due_on or f.created_at.date(), f, tiebreak=(f.created_at, f.id))
+        for f in db.session.scalars(_timeline_followups(followup_cond, wanted))
+    ]
 
     items.sort(key=lambda item: item.sort_key, reverse=True)
     start = (page - 1) * limit
