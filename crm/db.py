@@ -41,11 +41,27 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
-        if value is None or value.tzinfo is dt.UTC:  # PostgreSQL's, in a UTC session
-            return value
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        return _as_utc(value)
+
+    def result_processor(self, dialect, coltype):
+        """`_as_utc` itself where the driver gives datetimes: one call a value, not two.
+
+        A page reads hundreds of instants (an organisation's 517 event starts, a month of the
+        calendar), and TypeDecorator's own processor wraps `process_result_value` in another.
+        """
+        parse = self.impl_instance.result_processor(dialect, coltype)  # SQLite: from text
+        if parse is None:
+            return _as_utc
+        return lambda value: _as_utc(parse(value))
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An instant as read back, in datetime.UTC: naive from SQLite, aware from PostgreSQL."""
+    if value is None or value.tzinfo is dt.UTC:  # PostgreSQL's, in a UTC session
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 intpk = Annotated[int, mapped_column(Integer, primary_key=True)]

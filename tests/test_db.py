@@ -23,3 +23,21 @@ def test_postgresql_sessions_are_in_utc(db):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only (TEST_DATABASE_URL)")
     assert db.session.execute(text("SHOW timezone")).scalar() == "UTC"
+
+
+def test_a_missing_instant_stays_missing(db, make_event):
+    event = make_event()
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).deleted_at is None
+    assert db.session.scalar(db.select(Event.deleted_at).where(Event.id == event.id)) is None
+
+
+def test_instants_read_in_a_session_of_another_zone_still_come_back_in_utc(db, make_event):
+    """Should a connection run in another zone (a pooler dropping the UTC option, say)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL)")
+    oslo = dt.datetime(2026, 7, 1, 10, tzinfo=ZoneInfo("Europe/Oslo"))
+    event = make_event(starts_at=oslo, ends_at=oslo + dt.timedelta(hours=2))
+    db.session.execute(text("SET LOCAL timezone = 'Asia/Tokyo'"))
+    starts_at = db.session.scalar(db.select(Event.starts_at).where(Event.id == event.id))
+    assert starts_at == oslo and starts_at.tzinfo is dt.UTC
