@@ -38,6 +38,9 @@ class Config:
     ARGON2_PARAMS = None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # psycopg prepares a statement a connection runs often; off behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+    DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
     # Babel: Norwegian Bokmål first, English second.
     LANGUAGES = ("nb", "en")

@@ -46,9 +46,14 @@ def register_extensions(app: Flask) -> None:
         # datetime.UTC, which the UTCDateTime columns pass on as they are (no conversion).
         options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         connect_args = {"options": "-c timezone=UTC", **options.get("connect_args", {})}
+        if not app.config.get("DATABASE_PREPARED_STATEMENTS", True):
+            connect_args["prepare_threshold"] = None
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     db = ext.db
     db.init_app(app)
+    from crm import readonly
+
+    readonly.init_app(app)  # after Flask-SQLAlchemy: its teardown then runs after this one
     ext.migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -1,0 +1,135 @@
+"""A request that only read ends with COMMIT on PostgreSQL, so its prepared statements stay.
+
+Each `with app.app_context()` here stands for a request: in the server each request has its
+own app context, whose end removes its session (the `app` fixture's outer context does not).
+"""
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from crm.organisations.models import Organisation
+from crm.readonly import only_reads
+
+
+@pytest.mark.parametrize(
+    ("statement", "reads"),
+    [
+        ("SELECT organisation.id FROM organisation WHERE organisation.id = %(id)s", True),
+        ("\n  select count(*) from contact", True),
+        (";", True),  # the pool's ping
+        ("SELECT id FROM event WHERE id = 1 FOR UPDATE", False),
+        ("SELECT id FROM event\nFOR NO KEY UPDATE SKIP LOCKED", False),
+        ("select id from event for share", False),
+        ("INSERT INTO organisation (name) VALUES (%(name)s) RETURNING id", False),
+        ("UPDATE calendar SET updated_at=%(now)s", False),
+        ("DELETE FROM login_attempt WHERE at <= %(at)s", False),
+        ("SAVEPOINT sa_savepoint_1", False),
+        ("WITH moved AS (DELETE FROM tag RETURNING id) SELECT count(*) FROM moved", False),
+        ("/* unknown */ SELECT 1", False),
+    ],
+)
+def test_only_plain_selects_count_as_reads(statement, reads):
+    assert only_reads(statement) is reads
+
+
+@pytest.fixture
+def pg_app(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL): SQLite keeps its statements anyway")
+    db.session.commit()  # the outer context holds no connection: each "request" takes one
+    return app
+
+
+@pytest.fixture
+def endings(pg_app, db):
+    """How each transaction ended, in order: "commit" or "rollback"."""
+    seen = []
+    names = ("commit", "rollback")
+    listeners = {name: (lambda conn, name=name: seen.append(name)) for name in names}
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    yield seen
+    for name, listener in listeners.items():
+        event.remove(db.engine, name, listener)
+
+
+def test_a_request_that_only_read_commits_and_keeps_its_prepared_statements(pg_app, db, endings):
+    org = Organisation(name="Kept")
+    db.session.add(org)
+    db.session.commit()
+    endings.clear()
+    query = select(Organisation.name).where(Organisation.id == org.id)
+    for _ in range(12):  # psycopg prepares a statement on its fifth run on a connection
+        with pg_app.app_context():
+            assert db.session.scalar(query) == "Kept"
+    assert endings == ["commit"] * 12
+    with pg_app.app_context():
+        prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("FROM organisation" in statement for statement in prepared)
+
+
+def test_a_request_that_flushed_without_committing_is_rolled_back(pg_app, db, endings):
+    with pg_app.app_context():
+        db.session.add(Organisation(name="Never saved"))
+        db.session.flush()
+    with pg_app.app_context():
+        db.session.add(Organisation(name="Pending"))  # not even flushed: no transaction
+    assert endings == ["rollback"]
+    assert db.session.scalar(select(Organisation).where(Organisation.name != "")) is None
+
+
+def test_a_write_the_session_does_not_track_is_rolled_back(pg_app, db, endings):
+    db.session.add(Organisation(name="Before"))
+    db.session.commit()
+    endings.clear()
+    with pg_app.app_context():
+        db.session.execute(update(Organisation).values(name="After"))  # no flush, no object
+    assert endings == ["rollback"]
+    assert db.session.scalar(select(Organisation.name)) == "Before"
+
+
+def test_a_request_that_failed_is_rolled_back_even_if_it_only_read(pg_app, db, endings):
+    with pytest.raises(LookupError), pg_app.app_context():
+        db.session.scalar(select(Organisation.id))
+        raise LookupError("the view failed")
+    assert endings == ["rollback"]
+
+
+def test_after_a_commit_a_request_that_then_only_reads_commits_again(pg_app, db, endings):
+    with pg_app.app_context():
+        db.session.add(Organisation(name="Saved"))
+        db.session.commit()  # the request's own commit
+        assert db.session.scalar(select(Organisation.name)) == "Saved"
+    assert endings == ["commit", "commit"]
+
+
+def test_sqlite_keeps_rolling_back(app, db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    seen = []
+    event.listen(db.engine, "commit", lambda conn: seen.append("commit"))
+    with app.app_context():
+        db.session.scalar(select(Organisation.id))
+    assert seen == []
+
+
+@pytest.mark.parametrize(("prepared", "threshold"), [(True, 5), (False, None)])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(pg_app, prepared, threshold):
+    from config import TestConfig
+    from crm import create_app
+    from crm.extensions import db as handle
+    from tests.conftest import vars_of
+
+    settings = {
+        **vars_of(TestConfig),
+        "SQLALCHEMY_DATABASE_URI": pg_app.config["SQLALCHEMY_DATABASE_URI"],
+        "DATABASE_PREPARED_STATEMENTS": prepared,
+    }
+    other = create_app(settings)
+    with other.app_context():
+        try:
+            driver = handle.session.connection().connection.driver_connection
+            assert driver.prepare_threshold == threshold
+        finally:
+            handle.session.remove()
+            handle.engine.dispose()
