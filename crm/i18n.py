@@ -174,6 +174,12 @@ def _format_clock(clock: dt.time, fmt: str, locale: Locale) -> str:
     return babel_dates.format_time(clock, fmt, locale=locale)
 
 
+@functools.lru_cache(maxsize=64)
+def _joined(fmt: str, locale: Locale) -> str:
+    """How the language joins a date ({1}) and a time ({0}) in this format."""
+    return babel_dates.get_datetime_format(fmt, locale=locale).replace("'", "")
+
+
 def _zone(zone: str | None) -> ZoneInfo:
     """The given IANA zone, else the office's."""
     return ZoneInfo(zone or current_app.config["OFFICE_TIMEZONE"])
@@ -195,9 +201,12 @@ def format_instant(value: dt.datetime, zone: str | None = None, fmt: str = "medi
     if fmt not in _CACHED_TIME_FORMATS:
         return babel_dates.format_datetime(value, fmt, tzinfo=tz, locale=locale)
     local = value.astimezone(tz)
-    pattern = babel_dates.get_datetime_format(fmt, locale=locale).replace("'", "")
     clock = _format_clock(local.time(), fmt, locale)
-    return pattern.replace("{0}", clock).replace("{1}", _format_day(local.date(), fmt, locale))
+    return (
+        _joined(fmt, locale)
+        .replace("{0}", clock)
+        .replace("{1}", _format_day(local.date(), fmt, locale))
+    )
 
 
 def format_clock(value: dt.datetime, zone: str | None = None, fmt: str = "short") -> str:
