@@ -580,3 +580,22 @@ def test_list_ignores_an_organisation_it_cannot_find_and_says_so(
     assert "The organisation was not found and its filter was ignored." in response.text
     assert "Visit</a>" in response.text
     assert 'name="organisation"' not in response.text
+
+
+def test_status_badges_show_each_status_in_the_page_language(
+    client, login_as, make_event, make_org, fresh_locale
+):
+    org = make_org()
+    statuses = {"tentative": ("Foreløpig", "Tentative"), "cancelled": ("Avlyst", "Cancelled")}
+    for status in statuses:
+        event = make_event(title=f"Visit {status}", status=status)
+        event.participations.append(Participation(organisation=org, role="host"))
+    login_as("coordinator")
+    for language, column in (("nb", 0), ("en", 1)):
+        client.post("/language", data={"lang": language})
+        for path in ("/events/", f"/organisations/{org.id}"):
+            page = client.get(path).text
+            for status, labels in statuses.items():
+                badge = f'<span class="badge status-{status}">{labels[column]}</span>'
+                assert badge in page, (path, language, status)
+                assert labels[1 - column] not in page
