@@ -15,8 +15,12 @@ from markupsafe import Markup
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The user's saved choice, else the session's, else the browser's Accept-Language."""
+    return app_locale(_chosen_language())
+
+
+def _chosen_language() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         # CLI, scheduler jobs: the default language (mail uses force_locale per recipient)
@@ -26,6 +30,17 @@ def select_locale() -> str:
     if session.get("lang") in languages:
         return session["lang"]
     return request.accept_languages.best_match(languages, default=languages[0])
+
+
+@functools.cache
+def app_locale(code: str) -> Locale:
+    """The one Locale object of a language for the life of the process.
+
+    flask-babel would parse a new one for every request. The caches below are keyed by
+    Locale, and a key that is the very object stored is found without comparing Locales
+    (Babel's `__eq__`, a Python loop over five attributes, for every string and date).
+    """
+    return Locale.parse(code)
 
 
 def select_timezone() -> str:
@@ -192,7 +207,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 def _display_locale() -> Locale:
     """The current language, or the default one outside a request."""
-    return current_locale() or Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+    return current_locale() or app_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def format_instant(value: dt.datetime, zone: str | None = None, fmt: str = "medium") -> str:

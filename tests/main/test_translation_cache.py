@@ -58,3 +58,18 @@ def test_current_locale_is_flask_babels_in_every_state(app):
         assert same() == "en"
     with app.app_context():
         assert same() == app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def test_every_request_in_one_language_gets_the_same_locale_object(app):
+    """The caches keyed by Locale then find their entries by identity (crm.i18n.app_locale)."""
+    import flask_babel
+
+    seen = {}
+    for language in ("en", "nb", "en", "nb"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            flask_babel.refresh()  # the fixture's app context is shared by these requests
+            locale = flask_babel.get_locale()
+            assert str(locale) == language
+            assert seen.setdefault(language, locale) is locale
+    with app.app_context():
+        assert flask_babel.get_locale() is seen[app.config["BABEL_DEFAULT_LOCALE"]]
