@@ -1,7 +1,10 @@
 """Contact pages: list with search and filters, detail, new, edit, delete, memberships."""
 
+import functools
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -14,6 +17,7 @@ from crm.events import services as event_services
 from crm.extensions import db
 from crm.followups import views as followup_views  # a module: the two packages import each other
 from crm.forms import apply_service_error
+from crm.i18n import locale_code
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
 
@@ -60,6 +64,30 @@ def _render_show(contact: Contact, membership_form: MembershipForm):
         membership_form=membership_form,
         timeline=timeline,
     )
+
+
+@bp.app_template_global("membership_fields")
+def membership_fields(form: MembershipForm) -> Markup:
+    """The visible fields of the contact page's membership form.
+
+    Blank, they read the same on every contact page in one language, so WTForms renders
+    them once per language; a form sent back with what was typed, or with errors, is
+    rendered as it is.
+    """
+    visible = (form.organisation, form.role, form.starts_on, form.ends_on)
+    if form.errors or any(f.data or f.raw_data for f in visible):
+        return _membership_fields(form)
+    return _blank_membership_fields(locale_code())
+
+
+@functools.lru_cache(maxsize=4)
+def _blank_membership_fields(locale: str) -> Markup:
+    return _membership_fields(MembershipForm(formdata=None, meta={"csrf": False}))
+
+
+def _membership_fields(form: MembershipForm) -> Markup:
+    html = render_template("contacts/_membership_fields.html", form=form)
+    return Markup(html)  # noqa: S704 (an autoescaping template's output)
 
 
 def _load(contact_id: int) -> Contact:

@@ -361,3 +361,33 @@ def test_list_query_count_does_not_grow_with_rows(client, login_as, make_contact
     add(10)
     many = _queries_for(client, db, "/contacts/")
     assert many == few
+
+
+def test_a_refused_membership_keeps_what_was_typed_and_the_next_form_is_blank(
+    client, login_as, make_contact, db
+):
+    contact = make_contact()
+    login_as("coordinator", locale="en")
+    typed = {
+        "organisation": "Nowhere University",
+        "role": "Visiting fellow",
+        "starts_on": "2025-05-01",
+    }
+    refused = client.post(f"/contacts/{contact.id}/memberships", data=typed).text
+    for value in typed.values():
+        assert f'value="{value}"' in refused
+    blank = client.get(f"/contacts/{contact.id}").text
+    assert 'id="organisation"' in blank and 'data-picker="organisations"' in blank
+    assert "Nowhere University" not in blank and "Visiting fellow" not in blank
+    assert "error-summary" not in blank
+
+
+def test_the_blank_membership_form_speaks_the_page_language(
+    client, login_as, make_contact, db, fresh_locale
+):
+    contact = make_contact()
+    login_as("coordinator")
+    for language, label in (("nb", "Organisasjon"), ("en", "Organisation"), ("nb", "Organisasjon")):
+        client.post("/language", data={"lang": language})
+        page = client.get(f"/contacts/{contact.id}").text
+        assert f'<label class="form-label" for="organisation">{label}</label>' in page
