@@ -41,3 +41,16 @@ def test_instants_read_in_a_session_of_another_zone_still_come_back_in_utc(db, m
     db.session.execute(text("SET LOCAL timezone = 'Asia/Tokyo'"))
     starts_at = db.session.scalar(db.select(Event.starts_at).where(Event.id == event.id))
     assert starts_at == oslo and starts_at.tzinfo is dt.UTC
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_one_of_finds_what_an_in_list_finds(db, make_event, count):
+    from crm.db import one_of
+
+    events = [make_event(title=f"Visit {i}") for i in range(4)]
+    wanted = [event.id for event in events[:count]]
+    query = db.select(Event.id).where(one_of(Event.id, wanted)).order_by(Event.id)
+    assert db.session.scalars(query).all() == wanted
+    sql = str(query.compile(db.engine))
+    # On PostgreSQL one array, so one statement for any number of ids; an IN list elsewhere.
+    assert ("ANY" in sql) == (db.engine.dialect.name == "postgresql")

@@ -12,6 +12,7 @@ from crm.auth.access import editor_required, require_login
 from crm.contacts import bp, services
 from crm.contacts.forms import ContactForm, MembershipForm
 from crm.contacts.models import Contact, Membership
+from crm.enums import ParticipationRole
 from crm.errors import ServiceError
 from crm.events import services as event_services
 from crm.extensions import db
@@ -60,7 +61,7 @@ def _render_show(contact: Contact, membership_form: MembershipForm):
     return render_template(
         "contacts/show.html",
         contact=contact,
-        participations=[(events[row.event_id], row.role) for row in shown],
+        participations=[(events[row.event_id], ParticipationRole(row.role)) for row in shown],
         membership_form=membership_form,
         timeline=timeline,
     )

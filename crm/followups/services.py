@@ -8,6 +8,7 @@ from sqlalchemy import select, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.db import utcnow
+from crm.enums import ParticipationRole
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
@@ -333,7 +334,7 @@ def _event_items(taken, wanted: int) -> list[TimelineItem]:
             "event",
             _event_day(events[row.event_id]),
             events[row.event_id],
-            role=row.role,
+            role=ParticipationRole(row.role),
             tiebreak=(row.starts_at, row.event_id, row.participation_id),
         )
         for row in window
