@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
             return
         if session.connection().info.get(WROTE):
             return
+        # The session is removed next: expiring everything it loaded would be wasted work.
+        session.expire_on_commit = False
         try:
             session.commit()
         except SQLAlchemyError as failed:  # it changed nothing: the session's removal rolls back

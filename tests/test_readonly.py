@@ -63,6 +63,8 @@ def test_a_request_that_only_read_commits_and_keeps_its_prepared_statements(pg_a
         with pg_app.app_context():
             assert db.session.scalar(query) == "Kept"
     assert endings == ["commit"] * 12
+    with pg_app.app_context():  # the commit skipped expiring; the next session is as usual
+        assert db.session().expire_on_commit is True
     with pg_app.app_context():
         prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
     assert any("FROM organisation" in statement for statement in prepared)
