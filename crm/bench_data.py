@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import selectinload
 
+from crm import readonly
 from crm.auth.models import User
 from crm.calendars.listeners import refresh_vevents
 from crm.calendars.services import ensure_default_calendars
@@ -246,7 +247,9 @@ class _Writer:
             return
         names = list(rows[0])
         columns = ", ".join(f'"{name}"' for name in names)
-        cursor = db.session.connection().connection.driver_connection.cursor()
+        connection = db.session.connection()
+        readonly.wrote(connection)  # COPY goes past SQLAlchemy's events
+        cursor = connection.connection.driver_connection.cursor()
         with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row([_plain(row[name]) for name in names])

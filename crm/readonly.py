@@ -10,6 +10,7 @@ the same way whether it commits or rolls back, so such a request commits instead
 plain SELECT (an INSERT, UPDATE or DELETE, DDL, a `SELECT ... FOR UPDATE`, a SAVEPOINT, a
 statement this module does not recognise) marks the transaction as writing, and it is
 rolled back as before. So does an error: the request's exception, or a failed statement.
+Code that writes through the driver itself (a `COPY`) says so with `wrote(connection)`.
 """
 
 import functools
@@ -37,6 +38,11 @@ def only_reads(statement: str) -> bool:
 def _note_writes(conn, cursor, statement, parameters, context, executemany):
     if WROTE not in conn.info and not only_reads(statement):
         conn.info[WROTE] = True
+
+
+def wrote(conn) -> None:
+    """Say that this connection's transaction wrote past SQLAlchemy (a raw driver cursor)."""
+    conn.info[WROTE] = True
 
 
 @event.listens_for(Engine, "handle_error")

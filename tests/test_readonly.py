@@ -9,6 +9,7 @@ from sqlalchemy import event, select, text, update
 
 from crm.organisations.models import Organisation
 from crm.readonly import only_reads
+from crm.tags import Tag
 
 
 @pytest.mark.parametrize(
@@ -135,3 +136,16 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(pg_app, prepared, th
         finally:
             handle.session.remove()
             handle.engine.dispose()
+
+
+def test_a_write_past_sqlalchemy_that_says_so_is_rolled_back(pg_app, db, endings):
+    from crm.readonly import wrote
+
+    with pg_app.app_context():
+        connection = db.session.connection()
+        wrote(connection)
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY tag (name) FROM STDIN") as copy:
+            copy.write_row(["copied"])
+    assert endings == ["rollback"]
+    assert db.session.scalar(select(Tag).where(Tag.name == "copied")) is None
