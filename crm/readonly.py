@@ -19,7 +19,7 @@ import re
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from crm.extensions import db
 
@@ -59,6 +59,22 @@ def _forget_writes(conn):
         conn.info.pop(WROTE, None)
 
 
+# The connection a session's transaction runs on, kept from its begin to its end, so that
+# the teardown need not ask for one (which would begin a transaction where none ran).
+_CONNECTION = "vertskap_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _remember_connection(session, transaction, connection):
+    session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+
+
 def init_app(app: Flask) -> None:
     """Commit read-only requests on PostgreSQL (register after Flask-SQLAlchemy)."""
 
@@ -66,18 +82,20 @@ def init_app(app: Flask) -> None:
     def _commit_if_only_read(error):
         if error is not None or not db.session.registry.has():
             return
-        session = db.session()
-        if not session.in_transaction():
-            return
-        if session.get_bind().dialect.name != "postgresql":
-            return
-        if session.new or session.dirty or session.deleted:
-            return
-        if session.connection().info.get(WROTE):
-            return
-        # The session is removed next: expiring everything it loaded would be wasted work.
-        session.expire_on_commit = False
         try:
-            session.commit()
-        except SQLAlchemyError as failed:  # it changed nothing: the session's removal rolls back
-            current_app.logger.warning("could not end a read-only transaction: %s", failed)
+            _commit_if_only_read_now(db.session())
+        except Exception:  # never in the way of the session's removal, which rolls back
+            current_app.logger.warning("could not end a read-only transaction", exc_info=True)
+
+
+def _commit_if_only_read_now(session: Session) -> None:
+    connection = session.info.get(_CONNECTION)
+    if connection is None or connection.invalidated or connection.dialect.name != "postgresql":
+        return  # no statement ran; the connection is gone; SQLite keeps its statements anyway
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active:  # a failed flush not rolled back
+        return
+    if session.new or session.dirty or session.deleted or connection.info.get(WROTE):
+        return
+    session.expire_on_commit = False  # it is removed next: expiring what it loaded is waste
+    session.commit()

@@ -6,6 +6,7 @@ own app context, whose end removes its session (the `app` fixture's outer contex
 
 import pytest
 from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crm.organisations.models import Organisation
 from crm.readonly import only_reads
@@ -110,10 +111,48 @@ def test_sqlite_keeps_rolling_back(app, db):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     seen = []
-    event.listen(db.engine, "commit", lambda conn: seen.append("commit"))
-    with app.app_context():
-        db.session.scalar(select(Organisation.id))
+    listener = lambda conn: seen.append("commit")  # noqa: E731
+    event.listen(db.engine, "commit", listener)
+    try:
+        with app.app_context():
+            db.session.scalar(select(Organisation.id))
+    finally:
+        event.remove(db.engine, "commit", listener)
     assert seen == []
+
+
+def test_a_failed_statement_the_view_caught_is_rolled_back(pg_app, db, endings):
+    with pg_app.app_context(), pytest.raises(DBAPIError):
+        db.session.execute(text("SELECT 1 / 0"))
+    assert endings == ["rollback"]
+
+
+def test_a_changed_object_not_yet_flushed_is_rolled_back(pg_app, db, endings):
+    db.session.add(Organisation(name="Before"))
+    db.session.commit()
+    endings.clear()
+    with pg_app.app_context():
+        db.session.scalar(select(Organisation)).name = "After"  # dirty, never flushed
+    assert endings == ["rollback"]
+    assert db.session.scalar(select(Organisation.name)) == "Before"
+
+
+def test_a_savepoint_counts_as_a_write(pg_app, db, endings):
+    with pg_app.app_context(), db.session.begin_nested():
+        db.session.scalar(select(Organisation.id))
+    assert endings == ["rollback"]
+
+
+def test_a_failed_flush_left_unrolled_back_still_ends_cleanly(pg_app, db, endings):
+    """The teardown neither raises nor keeps the connection: the session is still removed."""
+    checked_out = db.engine.pool.checkedout()
+    with pg_app.app_context():
+        db.session.add_all([Tag(name="twice"), Tag(name="twice")])
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+    assert endings == ["rollback"]
+    assert db.engine.pool.checkedout() == checked_out
+    assert db.session.scalar(select(Tag)) is None
 
 
 @pytest.mark.parametrize(("prepared", "threshold"), [(True, 5), (False, None)])
