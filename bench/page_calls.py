@@ -12,17 +12,15 @@ set `bench/pages.py` leaves in `vertskap_bench`, through the app's test client.
 """
 
 import argparse
-import datetime as dt
-import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pages import BENCH_EMAIL, BENCH_PASSWORD  # noqa: E402
+from bench.pages import in_process  # noqa: E402
 
 
 def main() -> int:
@@ -30,26 +28,11 @@ def main() -> int:
     parser.add_argument("paths", nargs="*", help="pages to measure (default: bench/pages.py's)")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/vertskap_bench")
     args = parser.parse_args()
-    os.environ.update(DATABASE_URL=args.database, VERTSKAP_ENV="development")
-    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "x" * 32)
-
-    from bench.pages import page_ids, pages
+    app, client, paths = in_process(args.database, args.paths)
     from crm.extensions import db
-    from wsgi import app
 
-    app.config["WTF_CSRF_ENABLED"] = False
-    client = app.test_client()
-    login = client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-    if login.status_code != 302:
-        raise SystemExit("login failed: run bench/pages.py first (it creates the user)")
     with app.app_context():
-        ids = page_ids(lambda statement: db.session.execute(text(statement)).all())
         engine = db.engine
-    paths = args.paths or [
-        path
-        for name, path, extra in pages(ids, dt.date.today(), "")
-        if not extra and not name.startswith(("hello", "healthz"))
-    ]
     counts = {"call": 0, "c_call": 0, "query": 0}
 
     def count_call(frame, kind, arg):

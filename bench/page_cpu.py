@@ -11,7 +11,6 @@ whose two figures add up to t ms serves at most about 2000 / t requests a second
 """
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pages import BENCH_EMAIL, BENCH_PASSWORD  # noqa: E402
+from bench.pages import in_process  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -46,25 +45,9 @@ def main() -> int:
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/vertskap_bench")
     parser.add_argument("-n", type=int, default=40, help="requests per page")
     args = parser.parse_args()
-    os.environ.update(DATABASE_URL=args.database, VERTSKAP_ENV="development")
-    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "x" * 32)
-
-    from bench.pages import page_ids, pages
+    app, client, paths = in_process(args.database, args.paths)
     from crm.extensions import db
-    from wsgi import app
 
-    app.config["WTF_CSRF_ENABLED"] = False
-    client = app.test_client()
-    login = client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-    if login.status_code != 302:
-        raise SystemExit("login failed: run bench/pages.py first (it creates the user)")
-    with app.app_context():
-        ids = page_ids(lambda statement: db.session.execute(text(statement)).all())
-    paths = args.paths or [
-        path
-        for name, path, extra in pages(ids, dt.date.today(), "")
-        if not extra and not name.startswith(("hello", "healthz"))
-    ]
     print("| page | Python ms | PostgreSQL ms | bytes |\n|---|---:|---:|---:|")
     for path in paths:
         for _ in range(5):  # warm-up: caches, prepared statements, pooled connections

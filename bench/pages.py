@@ -183,6 +183,34 @@ def page_ids(run) -> dict:
     }
 
 
+def in_process(database: str, paths: list[str]) -> tuple:
+    """The app on `database`, a test client logged in as the bench user, and the pages to
+    request: `paths`, else this benchmark's pages (less the ceiling, the health check and the
+    304 feed). For the in-process measures, `bench/page_cpu.py` and `bench/page_calls.py`.
+    """
+    os.environ.update(DATABASE_URL=database, VERTSKAP_ENV="development")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "x" * 32)
+    from sqlalchemy import text
+
+    from crm.extensions import db
+    from wsgi import app
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    login = client.post("/login", data={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
+    if login.status_code != 302:
+        raise SystemExit("login failed: run bench/pages.py first (it creates the user)")
+    if not paths:
+        with app.app_context():
+            ids = page_ids(lambda statement: db.session.execute(text(statement)).all())
+        paths = [
+            path
+            for name, path, extra in pages(ids, dt.date.today(), "")
+            if not extra and not name.startswith(("hello", "healthz"))
+        ]
+    return app, client, paths
+
+
 def start_gunicorn(env: dict, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
     """gunicorn serving the app (plus /bench/hello) on a free port."""
     (workdir / "bench_app.py").write_text(APP_MODULE)
