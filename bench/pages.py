@@ -334,6 +334,7 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    shutil.rmtree(workdir)  # kept when the run failed: its gunicorn.log says why
     print_table(results, args, time.perf_counter() - started)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
