@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/pages.py                 # 2,000 / 100,000 / 20,000, 4 workers
     .venv/bin/python bench/pages.py --reuse         # keep the data set of an earlier run
+    .venv/bin/python bench/pages.py --reuse --python /usr/bin/python3   # serve as deployed
     .venv/bin/python bench/pages.py --organisations 200 --contacts 5000 --events 1000 --seconds 3
 
 Creates (or reuses) the database `vertskap_bench` on the server, fills it with
 `flask crm bench-data`, adds the trigram indexes, starts gunicorn with `wsgi:app` plus a bare
 `/bench/hello` route (the ceiling: the same server doing no work), logs in, and for each page
 runs wrk with one connection and then with 20, printing p50/p95/p99 latency, requests/s
-and errors as a Markdown table. Needs wrk (`apt-get install -y wrk`). About 5 minutes on
-this 2-core machine when the data set exists, 7 when it is generated.
+and errors as a Markdown table. The table's heading names the server's Python and a speed
+reference (a fixed piece of Python, timed), by which runs on different days compare. Needs
+wrk (`apt-get install -y wrk`). About 5 minutes on this 2-core machine when the data set
+exists, 7 when it is generated (and one more to make `.venv-bench` for `--python`).
 """
 
 import argparse
@@ -211,14 +214,60 @@ def in_process(database: str, paths: list[str]) -> tuple:
     return app, client, paths
 
 
-def start_gunicorn(env: dict, workers: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+# A fixed piece of pure Python, timed in the server's interpreter before each run: the same
+# code takes from about 0.25 to 0.5 s on this VM from one day to the next, and the pages'
+# figures move with it. It is printed beside them, so that runs can be compared.
+SPEED_REFERENCE = """
+import sys, time
+started = time.perf_counter()
+total = 0
+for i in range(3_000_000):
+    total += i % 7
+print(round((time.perf_counter() - started) * 1000), sys.version.split()[0])
+"""
+
+
+def server_bin(python: str | None) -> Path:
+    """The bin directory whose gunicorn serves the pages: this interpreter's, or that of a
+    virtualenv `.venv-bench` made for `python` (made again when the interpreter or
+    requirements.txt changed)."""
+    if python is None:
+        return Path(sys.executable).parent
+    venv = ROOT / ".venv-bench"
+    stamp = venv / "vertskap-bench.json"
+    wanted = {
+        "python": os.path.realpath(shutil.which(python) or python),
+        "requirements": (ROOT / "requirements.txt").read_text(),
+    }
+    if not stamp.exists() or json.loads(stamp.read_text()) != wanted:
+        print(f"# making {venv} with {wanted['python']}", flush=True)
+        subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "-r", str(ROOT / "requirements.txt")],
+            check=True,
+        )
+        stamp.write_text(json.dumps(wanted))
+    return venv / "bin"
+
+
+def speed_reference(bindir: Path) -> tuple[int, str]:
+    """Milliseconds the server's interpreter takes for SPEED_REFERENCE, and its version."""
+    out = subprocess.run(
+        [str(bindir / "python"), "-c", SPEED_REFERENCE], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(out[0]), out[1]
+
+
+def start_gunicorn(
+    env: dict, workers: int, workdir: Path, bindir: Path
+) -> tuple[subprocess.Popen, int]:
     """gunicorn serving the app (plus /bench/hello) on a free port."""
     (workdir / "bench_app.py").write_text(APP_MODULE)
     port = free_port()
     log = (workdir / "gunicorn.log").open("w")
     env = {**env, "PYTHONPATH": f"{ROOT}:{workdir}"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py",
+        [str(bindir / "gunicorn"), "--config", "gunicorn.conf.py",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--access-logfile", "/dev/null", "--max-requests", "0", "bench_app:app"],
         cwd=ROOT, env=env, stdout=log, stderr=log,
@@ -298,6 +347,11 @@ def main() -> int:
     parser.add_argument("--random-page-cost", type=float, default=1.1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--only", help="measure only the pages whose name contains this")
+    parser.add_argument(
+        "--python",
+        help="serve with this interpreter (in a virtualenv .venv-bench made for it), e.g. the "
+        "distribution's /usr/bin/python3 that docs/deploy.md installs with",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -305,9 +359,12 @@ def main() -> int:
     print(f"# load average before: {os.getloadavg()}", flush=True)
     env = {**os.environ, "VERTSKAP_ENV": "development", "WEB_CONCURRENCY": str(args.workers)}
     env["SECRET_KEY"] = "bench-secret-" + "x" * 32
+    bindir = server_bin(args.python)
     ids = prepare(args, env)
+    args.speed, args.server_python = speed_reference(bindir)
+    print(f"# server: Python {args.server_python} in {bindir}; speed reference {args.speed} ms")
     workdir = Path(tempfile.mkdtemp(prefix="vertskap-bench-"))
-    server, port = start_gunicorn(env, args.workers, workdir)
+    server, port = start_gunicorn(env, args.workers, workdir, bindir)
     results = []
     try:
         browser = Browser()
@@ -337,7 +394,8 @@ def main() -> int:
     shutil.rmtree(workdir)  # kept when the run failed: its gunicorn.log says why
     print_table(results, args, time.perf_counter() - started)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        machine = {"python": args.server_python, "speed_reference_ms": args.speed}
+        args.json.write_text(json.dumps({"machine": machine, "pages": results}, indent=2))
     return 0
 
 
@@ -347,7 +405,8 @@ def print_table(results: list, args, elapsed: float) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"{args.organisations:,} organisations, {args.contacts:,} contacts, {args.events:,} "
-        f"events; gunicorn {args.workers} sync workers; wrk {args.seconds} s per row; "
+        f"events; gunicorn {args.workers} sync workers on Python {args.server_python} "
+        f"(speed reference {args.speed} ms); wrk {args.seconds} s per row; "
         f"{dt.date.today()}; run took {elapsed / 60:.1f} min; load average at the end {load}"
     )
     print()
