@@ -52,6 +52,9 @@ def restore_database(url: str, backup: Path) -> None:
         # One transaction: a failed restore leaves the database as it was.
         args = ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
         _run_pg_tool("pg_restore", parsed, [*args, "--dbname", parsed.database, str(backup)])
+        # A restored database has no planner statistics and no visibility map until autovacuum
+        # comes by: meanwhile every page would be planned blind. vacuumdb does that now.
+        _run_pg_tool("vacuumdb", parsed, ["--analyze", "--quiet", "--dbname", parsed.database])
     else:
         raise ServiceError(_("Restores are supported for SQLite and PostgreSQL only."))
 
@@ -113,7 +116,7 @@ def _restore_sqlite(backup: Path, target: Path) -> None:
 
 
 def _run_pg_tool(tool: str, url: URL, args: list[str]) -> None:
-    """Run pg_dump or pg_restore with the connection in libpq's environment variables."""
+    """Run pg_dump, pg_restore or vacuumdb with the connection in libpq's environment."""
     executable = shutil.which(tool)
     if executable is None:
         raise ServiceError(
