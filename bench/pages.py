@@ -257,12 +257,15 @@ def server_bin(python: str | None) -> Path:
     return venv / "bin"
 
 
-def speed_reference(bindir: Path) -> tuple[int, str]:
-    """Milliseconds the server's interpreter takes for SPEED_REFERENCE, and its version."""
-    out = subprocess.run(
-        [str(bindir / "python"), "-c", SPEED_REFERENCE], capture_output=True, text=True, check=True
-    ).stdout.split()
-    return int(out[0]), out[1]
+def speed_reference(python: str) -> tuple[int, str]:
+    """Milliseconds `python` takes for SPEED_REFERENCE (the median of three), and its version."""
+    runs = [
+        subprocess.run(
+            [python, "-c", SPEED_REFERENCE], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(3)
+    ]
+    return int(statistics.median(int(run[0]) for run in runs)), runs[0][1]
 
 
 def start_gunicorn(
@@ -311,11 +314,14 @@ def pausing_users(
     port: int, path: str, headers: dict, users: int, seconds: int, pause_ms: int
 ) -> dict:
     """`users` people requesting a page, each pausing between pause_ms / 2 and 3 * pause_ms / 2
-    before every click; the figures as `wrk` gives them.
+    before every click, for about `seconds`; the figures as `wrk` gives them (latencies None
+    when fewer than two requests were answered).
 
-    A latency runs from opening the connection to the end of the response. wrk cannot measure
+    Each request opens its own connection after the pause and sends the whole request; its
+    latency runs from opening the connection to the end of the response. wrk cannot measure
     this: it pauses after connecting, which keeps a sync worker waiting for the request, where
-    nginx in front of gunicorn passes a request on only once it is whole.
+    nginx in front of gunicorn passes a request on only once it is whole. A request that fails,
+    is cut short, answers 4xx/5xx or takes over 10 s (wrk's --timeout here) is an error.
     """
     lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     request = "\r\n".join([*lines, *(f"{k}: {v}" for k, v in headers.items()), "", ""]).encode()
@@ -323,20 +329,32 @@ def pausing_users(
     latencies: list[float] = []
     errors = 0
 
+    async def click() -> int:
+        """One request on a new connection; its status (ValueError when cut short)."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(request)
+            response = await reader.read()  # to the end: the server closes
+        finally:
+            writer.close()
+        head, _, body = response.partition(b"\r\n\r\n")
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+        if length and int(length.group(1)) != len(body):
+            raise ValueError("the response was cut short")
+        return int(head.split(b" ", 2)[1])
+
     async def user(deadline: float) -> None:
         nonlocal errors
         while True:
-            await asyncio.sleep(pauses.uniform(pause_ms / 2, pause_ms * 3 / 2) / 1000)
-            if time.perf_counter() >= deadline:
+            pause = pauses.uniform(pause_ms / 2, pause_ms * 3 / 2) / 1000
+            if time.perf_counter() + pause >= deadline:
                 return
+            await asyncio.sleep(pause)
             started = time.perf_counter()
             try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(request)
-                response = await reader.read()  # to the end: the server closes
-                writer.close()
-                status = int(response.split(b" ", 2)[1])
-            except (OSError, ValueError, IndexError):
+                async with asyncio.timeout(10):
+                    status = await click()
+            except (OSError, ValueError, IndexError, TimeoutError):
                 errors += 1
                 continue
             latencies.append((time.perf_counter() - started) * 1000)
@@ -349,11 +367,13 @@ def pausing_users(
     started = time.perf_counter()
     asyncio.run(everyone())
     elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    cuts = None
+    if len(latencies) > 1:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return {
-        "p50": cuts[49],
-        "p95": cuts[94],
-        "p99": cuts[98],
+        "p50": cuts[49] if cuts else None,
+        "p95": cuts[94] if cuts else None,
+        "p99": cuts[98] if cuts else None,
         "requests": len(latencies),
         "seconds": elapsed,
         "errors": errors,
@@ -427,9 +447,10 @@ def main() -> int:
     env = {**os.environ, "VERTSKAP_ENV": "development", "WEB_CONCURRENCY": str(args.workers)}
     env["SECRET_KEY"] = "bench-secret-" + "x" * 32
     bindir = server_bin(args.python)
+    python = str(bindir / "python") if args.python else sys.executable
     ids = prepare(args, env)
-    args.speed, args.server_python = speed_reference(bindir)
-    print(f"# server: Python {args.server_python} in {bindir}; speed reference {args.speed} ms")
+    speed, version = speed_reference(python)
+    print(f"# server: Python {version} in {bindir}; speed reference {speed} ms", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="vertskap-bench-"))
     server, port = start_gunicorn(env, args.workers, workdir, bindir)
     results = []
@@ -454,7 +475,7 @@ def main() -> int:
             one = wrk(port, path, headers, 1, args.seconds, script)
             many = wrk(port, path, headers, args.concurrency, args.seconds, script)
             result = {"page": name, "path": path, "status": status, "one": one, "many": many}
-            if args.pause_ms:
+            if args.pause_ms:  # longer: at a click a second, 20 users send fewer requests
                 result["pausing"] = pausing_users(
                     port, path, headers, args.concurrency, args.seconds + 4, args.pause_ms
                 )
@@ -464,22 +485,25 @@ def main() -> int:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     shutil.rmtree(workdir)  # kept when the run failed: its gunicorn.log says why
-    print_table(results, args, time.perf_counter() - started)
+    # Again after the run: the machine's speed may have changed meanwhile.
+    machine = {"python": version, "speed_reference_ms": [speed, speed_reference(python)[0]]}
+    print_table(results, args, machine, time.perf_counter() - started)
     if args.json:
-        machine = {"python": args.server_python, "speed_reference_ms": args.speed}
         args.json.write_text(json.dumps({"machine": machine, "pages": results}, indent=2))
     return 0
 
 
-def print_table(results: list, args, elapsed: float) -> None:
+def print_table(results: list, args, machine: dict, elapsed: float) -> None:
     """The figures as the Markdown table in docs/benchmarks.md."""
     print()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    before, after = machine["speed_reference_ms"]
     print(
         f"{args.organisations:,} organisations, {args.contacts:,} contacts, {args.events:,} "
-        f"events; gunicorn {args.workers} sync workers on Python {args.server_python} "
-        f"(speed reference {args.speed} ms); wrk {args.seconds} s per row; "
-        f"{dt.date.today()}; run took {elapsed / 60:.1f} min; load average at the end {load}"
+        f"events; gunicorn {args.workers} sync workers on Python {machine['python']} "
+        f"(speed reference {before} ms before the run, {after} after); wrk {args.seconds} s "
+        f"per row, the pausing users {args.seconds + 4} s; {dt.date.today()}; "
+        f"run took {elapsed / 60:.1f} min; load average at the end {load}"
     )
     print()
     pausing = f" | {args.concurrency} pausing p50 | p95 | req/s | errors" if args.pause_ms else ""
@@ -502,8 +526,8 @@ def print_table(results: list, args, elapsed: float) -> None:
         ]  # fmt: skip
         if "pausing" in r:
             slow = r["pausing"]
-            cells += [f"{slow['p50']:.1f}", f"{slow['p95']:.1f}", f"{slow['rps']:.0f}"]
-            cells.append(slow["errors"])
+            cells += ["–" if slow[q] is None else f"{slow[q]:.1f}" for q in ("p50", "p95")]
+            cells += [f"{slow['rps']:.0f}", slow["errors"]]
         cells.append("met" if ok else "**missed**")
         print("| " + " | ".join(str(cell) for cell in cells) + " |")
 

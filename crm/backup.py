@@ -49,12 +49,22 @@ def restore_database(url: str, backup: Path) -> None:
     if backend == "sqlite":
         _restore_sqlite(backup, _sqlite_path(parsed))
     elif backend == "postgresql":
+        _pg_tool("vacuumdb")  # installed, before anything changes
         # One transaction: a failed restore leaves the database as it was.
         args = ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
         _run_pg_tool("pg_restore", parsed, [*args, "--dbname", parsed.database, str(backup)])
         # A restored database has no planner statistics and no visibility map until autovacuum
         # comes by: meanwhile every page would be planned blind. vacuumdb does that now.
-        _run_pg_tool("vacuumdb", parsed, ["--analyze", "--quiet", "--dbname", parsed.database])
+        try:
+            _run_pg_tool("vacuumdb", parsed, ["--analyze", "--quiet", "--dbname", parsed.database])
+        except ServiceError as error:
+            raise ServiceError(
+                _(
+                    "The backup was restored, but updating the planner's statistics failed "
+                    "(%(error)s): run vacuumdb --analyze.",
+                    error=error.message,
+                )
+            ) from None
     else:
         raise ServiceError(_("Restores are supported for SQLite and PostgreSQL only."))
 
@@ -115,13 +125,19 @@ def _restore_sqlite(backup: Path, target: Path) -> None:
         src.close()
 
 
-def _run_pg_tool(tool: str, url: URL, args: list[str]) -> None:
-    """Run pg_dump, pg_restore or vacuumdb with the connection in libpq's environment."""
+def _pg_tool(tool: str) -> str:
+    """The path of a PostgreSQL client program, or a ServiceError saying how to install it."""
     executable = shutil.which(tool)
     if executable is None:
         raise ServiceError(
             _("%(tool)s is not installed (Debian: apt-get install postgresql-client).", tool=tool)
         )
+    return executable
+
+
+def _run_pg_tool(tool: str, url: URL, args: list[str]) -> None:
+    """Run pg_dump, pg_restore or vacuumdb with the connection in libpq's environment."""
+    executable = _pg_tool(tool)
     env = dict(os.environ)
     # The password goes in the environment, never on the command line (visible in ps).
     for key, value in {

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -160,3 +161,39 @@ def test_restore_without_a_file_says_so(empty_database_uri, tmp_path):
     result = flask_cli(empty_database_uri, "crm", "restore", str(tmp_path / "none.db"), "--yes")
     assert result.returncode != 0
     assert "Ingen sikkerhetskopi" in result.stderr
+
+
+def test_restore_without_vacuumdb_refuses_before_changing_anything(empty_database_uri, tmp_path):
+    if not empty_database_uri.startswith("postgresql"):
+        pytest.skip("vacuumdb runs after a PostgreSQL restore only")
+    app = app_on(empty_database_uri)
+    with app.app_context():
+        db.create_all()
+        db.session.add(Organisation(name="In the backup"))
+        db.session.commit()
+    backup_file = tmp_path / "vertskap.backup"
+    backup = flask_cli(empty_database_uri, "crm", "backup", "--output", str(backup_file))
+    assert backup.returncode == 0, backup.stderr
+    with app.app_context():
+        db.session.add(Organisation(name="Added after"))
+        db.session.commit()
+    # A PATH with pg_restore but no vacuumdb (the real pg_restore, linked).
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "pg_restore").symlink_to(shutil.which("pg_restore"))
+    restore = ["crm", "restore", str(backup_file), "--yes"]
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *restore],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": empty_database_uri, "PATH": str(tools)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "vacuumdb er ikke installert" in result.stderr
+    with app.app_context():
+        names = db.session.scalars(select(Organisation.name).order_by(Organisation.id)).all()
+        assert names == ["In the backup", "Added after"]
+        db.session.remove()
+        db.engine.dispose()
