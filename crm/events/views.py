@@ -62,17 +62,17 @@ def _organisation_arg() -> tuple[Organisation | None, bool]:
 def _get_event(event_id: int) -> Event:
     """A live (not deleted) event with what its pages show, or 404.
 
-    Five queries: the event with its responsible, the participants with their organisation
-    or contact, the tags, the countries, and the programme (with the items' details, which
-    the conflict check reads).
+    Three queries: the event with its responsible, tags and countries (a few of each, so
+    joined), the participants with their organisation or contact, and the programme (with the
+    items' details, which the conflict check reads).
     """
     event = db.get_or_404(
         Event,
         event_id,
         options=[
             joinedload(Event.responsible),
-            selectinload(Event.tags),
-            selectinload(Event.countries),
+            joinedload(Event.tags),
+            joinedload(Event.countries),
             selectinload(Event.programme).joinedload(ProgrammeItem.detail),
             selectinload(Event.participations).options(
                 joinedload(Participation.organisation), joinedload(Participation.contact)

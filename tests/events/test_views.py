@@ -503,6 +503,25 @@ def test_list_rows_show_their_own_countries_tags_and_responsible(
     assert not re.search(r"Sweden|Germany|Ola|eu", rows["Quiet visit"])
 
 
+def test_event_page_reads_tags_and_countries_with_the_event(
+    client, login_as, make_event, count_queries, db
+):
+    """Three tags and two countries joined to the event's row: each shown once, in order, and
+    no query of their own (five in all for an event without a programme)."""
+    event = make_event(title="Nordic visit", countries=["SE", "DK"], tags="vennskapsby, eu, nato")
+    login_as("viewer", locale="en")
+    client.get(f"/events/{event.id}")  # warm-up
+    db.session.expunge_all()  # read afresh, as a request's own session would
+    with count_queries() as statements:
+        page = client.get(f"/events/{event.id}").text
+    text = re.sub(r"<[^>]+>", "|", page)
+    assert re.search(r"Denmark.*Sweden", text, re.S) and text.count("Sweden") == 1
+    assert re.search(r"\|eu\|.*\|nato\|.*\|vennskapsby\|", text, re.S)
+    assert text.count("|vennskapsby|") == 1
+    assert not [s for s in statements if "FROM event_tag" in s or "FROM event_country" in s]
+    assert len(statements) == 5, statements
+
+
 def test_list_is_paginated(client, login_as, make_event, app):
     app.config["PER_PAGE"] = 5
     for i in range(12):
