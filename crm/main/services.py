@@ -1,11 +1,12 @@
 """What the home page shows."""
 
 import datetime as dt
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
 from crm.db import utcnow
@@ -24,7 +25,7 @@ def home_overview(user: User, now: dt.datetime | None = None) -> dict:
         select(Event)
         .where(Event.deleted_at.is_(None), Event.ends_at > day_start, Event.starts_at < week_end)
         .order_by(Event.starts_at)
-        .options(selectinload(Event.responsible))
+        .options(joinedload(Event.responsible))  # one row each: joined, no query of its own
         .limit(50)
     ).all()
     tomorrow = day_start + dt.timedelta(days=1)
@@ -49,18 +50,38 @@ def followups_overview(user: User, today: dt.date) -> dict:
     }
 
 
-def recent_changes(limit: int = 10) -> list[tuple[str, object]]:
-    """The most recently changed organisations, contacts and events, newest first."""
+class RecentChange(NamedTuple):
+    """A recently changed record as the home page lists it."""
+
+    kind: str  # "organisation", "contact" or "event"
+    id: int
+    name: str  # an event's title
+    updated_at: dt.datetime
+
+
+def recent_changes(limit: int = 10) -> list[RecentChange]:
+    """The most recently changed organisations, contacts and events, newest first: one query
+    of the few columns shown, the newest `limit` of each kind merged."""
     from crm.contacts.models import Contact
     from crm.organisations.models import Organisation
 
-    found = []
-    for kind, model, extra in (
-        ("organisation", Organisation, ()),
-        ("contact", Contact, ()),
-        ("event", Event, (Event.deleted_at.is_(None),)),
-    ):
-        stmt = select(model).where(*extra).order_by(model.updated_at.desc()).limit(limit)
-        found.extend((kind, record) for record in db.session.scalars(stmt))
-    found.sort(key=lambda item: item[1].updated_at, reverse=True)
-    return found[:limit]
+    newest = [
+        select(literal(kind).label("kind"), model.id, *names, model.updated_at)
+        .where(*extra)
+        .order_by(model.updated_at.desc())
+        .limit(limit)
+        .subquery()
+        for kind, model, names, extra in (
+            ("organisation", Organisation, (Organisation.name, literal(None)), ()),
+            ("contact", Contact, (Contact.first_name, Contact.last_name), ()),
+            ("event", Event, (Event.title, literal(None)), (Event.deleted_at.is_(None),)),
+        )
+    ]
+    merged = union_all(*(select(*found.c) for found in newest)).subquery()
+    rows = db.session.execute(
+        select(merged).order_by(merged.c.updated_at.desc()).limit(limit)
+    ).all()
+    return [
+        RecentChange(kind, id_, " ".join(part for part in names if part), updated_at)
+        for kind, id_, *names, updated_at in rows
+    ]
