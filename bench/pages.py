@@ -19,6 +19,7 @@ for `--python`).
 
 import argparse
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import os
@@ -365,7 +366,10 @@ def pausing_users(
         await asyncio.gather(*(user(deadline) for _ in range(users)))
 
     started = time.perf_counter()
-    asyncio.run(everyone())
+    # An event loop of its own, in a thread of its own: the caller may be running one already
+    # (the test suite, while Playwright's synchronous API is in use).
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, everyone()).result()
     elapsed = time.perf_counter() - started
     cuts = None
     if len(latencies) > 1:
