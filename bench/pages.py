@@ -222,8 +222,8 @@ def in_process(database: str, paths: list[str]) -> tuple:
     return app, client, paths
 
 
-# A fixed piece of pure Python, timed in the server's interpreter before each run: the same
-# code takes from about 0.25 to 0.5 s on this VM from one day to the next, and the pages'
+# A fixed piece of pure Python, timed in the server's interpreter before and after each run:
+# the same code took from about 0.25 to 0.5 s on this VM within one hour, and the pages'
 # figures move with it. It is printed beside them, so that runs can be compared.
 SPEED_REFERENCE = """
 import sys, time
@@ -241,6 +241,8 @@ def server_bin(python: str | None) -> Path:
     requirements.txt changed)."""
     if python is None:
         return Path(sys.executable).parent
+    if shutil.which(python) is None:
+        raise SystemExit(f"--python {python}: no such interpreter")
     venv = ROOT / ".venv-bench"
     stamp = venv / "vertskap-bench.json"
     wanted = {
@@ -385,6 +387,12 @@ def pausing_users(
     }
 
 
+def pausing_seconds(args) -> int:
+    """How long the pausing users run: longer than wrk, as at about a click a second each
+    they send fewer requests (some 240 in 12 s, enough for a p95)."""
+    return args.seconds + 4
+
+
 def pages(ids: dict, anchor: dt.date, etag: str) -> list[tuple[str, str, dict]]:
     """(name, path, extra headers) of every measured page."""
     # What /calendar asks for a month: the six weeks of its grid (Monday to Monday), slim items.
@@ -479,9 +487,9 @@ def main() -> int:
             one = wrk(port, path, headers, 1, args.seconds, script)
             many = wrk(port, path, headers, args.concurrency, args.seconds, script)
             result = {"page": name, "path": path, "status": status, "one": one, "many": many}
-            if args.pause_ms:  # longer: at a click a second, 20 users send fewer requests
+            if args.pause_ms:
                 result["pausing"] = pausing_users(
-                    port, path, headers, args.concurrency, args.seconds + 4, args.pause_ms
+                    port, path, headers, args.concurrency, pausing_seconds(args), args.pause_ms
                 )
             results.append(result)
             print(f"# {name}: {status} p95 {one['p95']:.1f} / {many['p95']:.1f} ms", flush=True)
@@ -506,7 +514,7 @@ def print_table(results: list, args, machine: dict, elapsed: float) -> None:
         f"{args.organisations:,} organisations, {args.contacts:,} contacts, {args.events:,} "
         f"events; gunicorn {args.workers} sync workers on Python {machine['python']} "
         f"(speed reference {before} ms before the run, {after} after); wrk {args.seconds} s "
-        f"per row, the pausing users {args.seconds + 4} s; {dt.date.today()}; "
+        f"per row, the pausing users {pausing_seconds(args)} s; {dt.date.today()}; "
         f"run took {elapsed / 60:.1f} min; load average at the end {load}"
     )
     print()

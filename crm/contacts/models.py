@@ -36,6 +36,11 @@ def normalise_name(text: str) -> str:
 NAME_KEY_LENGTH = 250
 
 
+def full_name(first_name: str | None, last_name: str | None) -> str:
+    """A contact's name as shown: the parts there are, first name first."""
+    return " ".join(part for part in (first_name, last_name) if part)
+
+
 def name_key(first_name: str, last_name: str) -> str:
     """The comparison key of a contact's full name (as stored: at most NAME_KEY_LENGTH)."""
     return normalise_name(f"{first_name or ''} {last_name or ''}")[:NAME_KEY_LENGTH]
@@ -96,7 +101,7 @@ class Contact(SearchableMixin, VersionedMixin, TimestampMixin, db.Model):
 
     @property
     def name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
+        return full_name(self.first_name, self.last_name)
 
     @property
     def all_emails(self) -> list[str]:

@@ -62,7 +62,7 @@ class RecentChange(NamedTuple):
 def recent_changes(limit: int = 10) -> list[RecentChange]:
     """The most recently changed organisations, contacts and events, newest first: one query
     of the few columns shown, the newest `limit` of each kind merged."""
-    from crm.contacts.models import Contact
+    from crm.contacts.models import Contact, full_name
     from crm.organisations.models import Organisation
 
     newest = [
@@ -82,6 +82,6 @@ def recent_changes(limit: int = 10) -> list[RecentChange]:
         select(merged).order_by(merged.c.updated_at.desc()).limit(limit)
     ).all()
     return [
-        RecentChange(kind, id_, " ".join(part for part in names if part), updated_at)
-        for kind, id_, *names, updated_at in rows
+        RecentChange(kind, id_, full_name(name, last_name) if kind == "contact" else name, when)
+        for kind, id_, name, last_name, when in rows
     ]
