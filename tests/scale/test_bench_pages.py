@@ -51,8 +51,14 @@ def test_pausing_users_click_on_new_connections_until_the_time_is_up(server_port
     # A connection of its own for each request (none kept alive through a pause).
     assert len(set(Handler.ports)) == len(Handler.ports) == figures["requests"]
     assert set(Handler.cookies) == {"session=abc"}
-    # No user starts a pause that would end past the time.
-    assert figures["seconds"] < 1.15
+
+
+def test_pausing_users_start_no_pause_that_ends_past_the_time(server_port):
+    # Every pause (1-3 s) would end past the one second: nobody clicks, and nobody waits.
+    # Sleeping first and looking at the clock after would take a second at least.
+    figures = pausing_users(server_port, "/ok", {}, 3, 1, 2000)
+    assert figures["requests"] == 0
+    assert figures["seconds"] < 1.0
 
 
 def test_pausing_users_count_error_statuses_and_cut_responses(server_port):
