@@ -70,9 +70,11 @@ class Config:
     SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
     SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(12 * 3600)))
     REMEMBER_COOKIE_DURATION = dt.timedelta(seconds=SESSION_ABSOLUTE_TIMEOUT)
-    # Login throttling: more than LOGIN_MAX_FAILURES failed logins for one account or from one
-    # address within LOGIN_WINDOW seconds are refused with 429 (counted in the database).
+    # Login throttling: more than LOGIN_MAX_FAILURES failed logins for one account, or more
+    # than LOGIN_MAX_FAILURES_PER_ADDRESS from one address (an office shares one), within
+    # LOGIN_WINDOW seconds are refused with 429 (counted in the database).
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "10"))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
     LOGIN_WINDOW = int(os.environ.get("LOGIN_WINDOW", str(15 * 60)))
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))

@@ -1,5 +1,10 @@
 """Login throttling: failed logins counted per account and per address, in the database.
 
+An account is closed to guessing after LOGIN_MAX_FAILURES; an address after the higher
+LOGIN_MAX_FAILURES_PER_ADDRESS, because an office's staff share one outgoing address: one
+person's typos must not lock out everyone else, while guesses sprayed over many accounts from
+one address still are stopped.
+
 The counters live in the `login_attempt` table so that every gunicorn worker on every host
 sees the same numbers. An unknown email is counted exactly like a known one, so the answers
 never tell which accounts exist.
@@ -44,8 +49,11 @@ def reserve(email: str, ip: str, now: dt.datetime | None = None) -> LoginAttempt
     attempt = LoginAttempt(at=now, email=normalise_email(email)[:254], ip=ip[:45])
     db.session.add(attempt)
     db.session.commit()
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    if failures(email=email, now=now) > limit or failures(ip=ip, now=now) > limit:
+    config = current_app.config
+    if (
+        failures(email=email, now=now) > config["LOGIN_MAX_FAILURES"]
+        or failures(ip=ip, now=now) > config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
         release(attempt)
         return None
     return attempt
