@@ -87,6 +87,11 @@ def set_security_headers(response):
     headers["X-Frame-Options"] = "DENY"
     if request.is_secure:
         headers["Strict-Transport-Security"] = f"max-age={current_app.config['HSTS_SECONDS']}"
+    if "_user_id" in session and "Cache-Control" not in headers:
+        # A page for a logged-in user holds personal data: kept in no cache, so the Back
+        # button of a shared computer shows nothing once its user has logged out. Feeds and
+        # static files say how they may be cached themselves.
+        headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -70,3 +70,14 @@ def test_pages_have_no_inline_scripts_or_style_attributes(client, login_as, make
     for path in ("/", f"/organisations/{org.id}", "/organisations/", "/audit/", "/account"):
         text = client.get(path).text
         assert "<script>" not in text and "style=" not in text and "onclick" not in text, path
+
+
+def test_pages_for_a_logged_in_user_are_kept_in_no_cache(client, login_as, make_contact):
+    """After logging out, the Back button of a shared computer shows no one's data."""
+    contact = make_contact()
+    assert "Cache-Control" not in client.get("/login").headers  # nothing personal yet
+    login_as("viewer")
+    for path in (f"/contacts/{contact.id}", "/", "/api/contacts?q=a"):
+        assert client.get(path).headers["Cache-Control"] == "private, no-store", path
+    with client.get("/static/css/app.css") as static:  # its own caching, not personal
+        assert static.headers.get("Cache-Control") != "private, no-store"
