@@ -88,7 +88,7 @@ def build_message(
             maintype="text",
             subtype="calendar",
             filename="event.ics",
-            params={"method": "PUBLISH"},
+            params={"method": "PUBLISH", "charset": "utf-8"},
         )
     # Set last: set_content() and add_alternative() move or drop Content-* headers.
     msg["Content-Language"] = language

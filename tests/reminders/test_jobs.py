@@ -368,3 +368,14 @@ def test_send_due_command_plans_and_sends(runner, db, rules, inbox, make_event, 
     assert [m["Subject"] for m in inbox.messages] == ["Reminder: Soon"]
     assert runner.invoke(args=["crm", "send-due"]).exit_code == 0
     assert len(inbox.messages) == 1
+
+
+def test_the_calendar_attachment_says_its_charset(db, rules, inbox, make_event, staff):
+    """A mail program reads æøå in the .ics only when the part says it is UTF-8."""
+    make_event(title="Besøk fra Tromsø «æøå»", starts_at=NOW + 30 * H, responsible_id=staff.id)
+    jobs.send_due(now=NOW + 6 * H)
+    (to_ola,) = inbox.to("ola@example.org")
+    (part,) = [p for p in to_ola.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_content_charset() == "utf-8"
+    (vevent,) = attachment(to_ola).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Besøk fra Tromsø «æøå»"
