@@ -210,16 +210,21 @@ def _display_locale() -> Locale:
     return current_locale() or app_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def format_instant(value: dt.datetime, zone: str | None = None, fmt: str = "medium") -> str:
-    """Date and time of an instant in a zone (default: the office's), in the current language."""
+def format_instant(
+    value: dt.datetime, zone: str | None = None, fmt: str = "medium", clock: str | None = None
+) -> str:
+    """Date and time of an instant in a zone (default: the office's), in the current language.
+
+    `clock` is the time's length when it differs from the date's: "short" gives hours and
+    minutes beside a medium date (CLDR's medium time adds seconds).
+    """
     value, tz, locale = _aware(value), _zone(zone), _display_locale()
-    if fmt not in _CACHED_TIME_FORMATS:
+    if fmt not in _CACHED_TIME_FORMATS or (clock or fmt) not in _CACHED_TIME_FORMATS:
         return babel_dates.format_datetime(value, fmt, tzinfo=tz, locale=locale)
     local = value.astimezone(tz)
-    clock = _format_clock(local.time(), fmt, locale)
     return (
         _joined(fmt, locale)
-        .replace("{0}", clock)
+        .replace("{0}", _format_clock(local.time(), clock or fmt, locale))
         .replace("{1}", _format_day(local.date(), fmt, locale))
     )
 
@@ -254,8 +259,8 @@ def register_template_helpers(app) -> None:
         return "" if value is None else format_day(value, fmt)
 
     @app.template_filter("datetime")
-    def _datetime(value, zone=None, fmt="medium"):
-        return "" if value is None else format_instant(value, zone, fmt)
+    def _datetime(value, zone=None, fmt="medium", clock=None):
+        return "" if value is None else format_instant(value, zone, fmt, clock)
 
     @app.template_filter("time")
     def _time(value, zone=None, fmt="short"):

@@ -618,3 +618,17 @@ def test_status_badges_show_each_status_in_the_page_language(
                 badge = f'<span class="badge status-{status}">{labels[column]}</span>'
                 assert badge in page, (path, language, status)
                 assert labels[1 - column] not in page
+
+
+@pytest.mark.parametrize(
+    "locale, shown",
+    [("nb", "4. mai 2027, 11:00 – 13:00"), ("en", "May 4, 2027, 11:00 AM – 1:00 PM")],
+)
+def test_when_reads_hours_and_minutes(client, login_as, make_event, locale, shown):
+    """A calendar says 11:00, not 11:00:00 (CLDR's medium time has seconds)."""
+    start = dt.datetime(2027, 5, 4, 11, tzinfo=OSLO)
+    event = make_event(starts_at=start, ends_at=start + dt.timedelta(hours=2))
+    login_as("viewer", locale=locale)
+    page = client.get(f"/events/{event.id}").text
+    assert shown in " ".join(page.replace("\u202f", " ").split())
+    assert "11:00:00" not in page
