@@ -11,6 +11,11 @@ import subprocess
 import sys
 
 
+def child_environment(environ: dict, host: str, port: str) -> dict:
+    """The children's environment: links in feeds and mails point at this server by default."""
+    return {"BASE_URL": f"http://{host}:{port}", **environ}
+
+
 def main() -> int:
     """Start `flask crm scheduler` (when available) and `flask run`; stop both together."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -18,6 +23,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    env = child_environment(dict(os.environ), args.host, str(args.port))
     children = []
     has_scheduler = (
         subprocess.run(
@@ -26,8 +32,8 @@ def main() -> int:
         == 0
     )
     if has_scheduler:
-        children.append(subprocess.Popen([*flask, "crm", "scheduler"]))
-    web = subprocess.Popen([*flask, "run", "--host", args.host, "--port", str(args.port)])
+        children.append(subprocess.Popen([*flask, "crm", "scheduler"], env=env))
+    web = subprocess.Popen([*flask, "run", "--host", args.host, "--port", str(args.port)], env=env)
     children.append(web)
     try:
         return web.wait()
