@@ -5,7 +5,14 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.auth.models import User
@@ -66,6 +73,7 @@ def event_choices() -> list[tuple[str, str]]:
 
 
 class ItemDetailForm(FlaskForm):
+    seen = HiddenField()  # the details' fingerprint when the form was made (services)
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     our_hosts = TextAreaField(
         _l("Our hosts"), description=_l("Separate names with commas or semicolons.")
@@ -86,6 +94,7 @@ class ItemDetailForm(FlaskForm):
     def service_data(self) -> dict:
         """The form's data as keyword arguments for update_item_detail."""
         return {
+            "seen": self.seen.data or None,
             "address": self.address.data,
             "our_hosts": self.our_hosts.data,
             "partner_hosts": self.partner_hosts.data,

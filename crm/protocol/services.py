@@ -1,6 +1,7 @@
 """Rules of the protocol office: programme details and conflicts, agreements, gifts, follow-up."""
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -13,13 +14,15 @@ from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.db import like_pattern, utcnow
 from crm.enums import EventStatus, ParticipationRole, TwinCityCategory
-from crm.errors import NotFoundError, ServiceError
+from crm.errors import ConflictError, NotFoundError, ServiceError
 from crm.events.models import Event, Participation, ProgrammeItem
 from crm.extensions import db
 from crm.locking import check_version
+from crm.locking import conflict_message as edited_meanwhile
 from crm.organisations.models import Organisation
 from crm.protocol import conflicts as cf
 from crm.protocol.models import (
+    DETAIL_COLUMNS,
     EXPIRING_WITHIN,
     Agreement,
     AgreementState,
@@ -55,11 +58,29 @@ PARTNER_ROLES = (
 # --- programme items -------------------------------------------------------------------
 
 
-def update_item_detail(item: ProgrammeItem, **data) -> ProgrammeItemDetail:
-    """Set a programme item's address, hosts, interpreter, transport, notes and sharing."""
+def detail_fingerprint(item: ProgrammeItem) -> str:
+    """A short digest of the item's details as they are now (the same for none as for blank).
+
+    The details have no version of their own; a form carries this digest of what it showed,
+    so a save over someone else's newer details is refused instead of undoing them.
+    """
+    values = [getattr(item.detail, name, None) or "" for name in DETAIL_COLUMNS]
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:20]
+
+
+def update_item_detail(
+    item: ProgrammeItem, *, seen: str | None = None, **data
+) -> ProgrammeItemDetail:
+    """Set a programme item's address, hosts, interpreter, transport, notes and sharing.
+
+    `seen` is the detail_fingerprint the user's form was made from; when the details have
+    changed since, ConflictError, and nothing changes.
+    """
     unknown = set(data) - {*DETAIL_FIELDS, "shared_with_organisation_id"}
     if unknown:
         raise TypeError(f"update_item_detail() got unexpected fields: {sorted(unknown)}")
+    if seen is not None and seen != detail_fingerprint(item):
+        raise ConflictError(edited_meanwhile())
     clean = {}
     for name, limit in DETAIL_FIELDS.items():
         if name in data:

@@ -82,8 +82,12 @@ def item_detail(event_id: int, item_id: int):
     if item is None:
         abort(404)
     form = ItemDetailForm(obj=item.detail)
-    if request.method == "GET" and item.detail is not None:
-        form.shared_with_organisation_id.data = str(item.detail.shared_with_organisation_id or "")
+    if request.method == "GET":
+        form.seen.data = services.detail_fingerprint(item)
+        if item.detail is not None:
+            form.shared_with_organisation_id.data = str(
+                item.detail.shared_with_organisation_id or ""
+            )
     if form.validate_on_submit():
         try:
             services.update_item_detail(item, **form.service_data())

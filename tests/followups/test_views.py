@@ -1,13 +1,13 @@
 """Follow-up pages: my list, one-click done, new/edit/drop, several from an event, timelines."""
 
 import datetime as dt
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from crm.followups import services
 from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
+from tests.html_forms import FormFields, form_fields
 
 
 def test_my_followups_page_shows_mine_overdue_first(client, login_as, db):
@@ -163,48 +163,8 @@ def test_organisation_page_shows_its_timeline_and_records_interactions(
     assert db.session.scalar(db.select(db.func.count()).select_from(Interaction)) == 0
 
 
-class _FormFields(HTMLParser):
-    """What a browser sends from the form posting to `action`: its named fields' values."""
-
-    def __init__(self, action: str):
-        super().__init__(convert_charrefs=True)
-        self.action, self.inside, self.fields, self.options = action, False, {}, {}
-        self._select = self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = attrs.get("action") == self.action
-        elif self.inside and tag == "input" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value", "")
-        elif self.inside and tag == "select":
-            self._select = attrs["name"]
-            self.options[self._select] = []
-        elif self.inside and tag == "option" and self._select:
-            self.options[self._select].append(attrs["value"])
-            if "selected" in attrs or self._select not in self.fields:
-                self.fields[self._select] = attrs["value"]
-        elif self.inside and tag == "textarea":
-            self._textarea = attrs["name"]
-            self.fields[self._textarea] = ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-
-def timeline_form(page) -> _FormFields:
-    parsed = _FormFields("/followups/interactions/new")
-    parsed.feed(page.text)
-    return parsed
+def timeline_form(page) -> FormFields:
+    return form_fields(page.text, "/followups/interactions/new")
 
 
 def test_the_timeline_form_records_what_it_shows(client, login_as, db, make_org, make_contact):

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from crm.protocol import services
 from crm.protocol.models import ProgrammeItemDetail
+from tests.html_forms import form_fields
 
 OSLO = ZoneInfo("Europe/Oslo")
 DAY = dt.date.today() + dt.timedelta(days=10)
@@ -151,6 +152,34 @@ def test_coordinator_edits_item_details(client, login_as, make_event, make_org, 
         org.id,
     )
     assert "Munkegata 1" in client.get(f"/events/{visit.id}/programme").text
+
+
+def test_two_editors_of_one_items_details_lose_nothing(client, login_as, make_event, db):
+    """The second save from a form opened before the first is refused, with what it typed."""
+    visit = two_day_visit(make_event)
+    item = visit.programme[0]
+    login_as("coordinator", locale="en")
+    path = f"/events/{visit.id}/programme/{item.id}"
+    first, second = (form_fields(client.get(path).text).fields for _ in range(2))
+    assert first["seen"] and first == second  # both opened before either saved
+    first["transport"] = "Bus from A"
+    assert client.post(path, data=first).status_code == 302
+    second["partner_hosts"] = "Host B"
+    refused = client.post(path, data=second)
+    assert refused.status_code == 200
+    assert "Someone else changed this record while you were editing it." in refused.text
+    assert "Host B" in refused.text  # what the second editor typed is still on the form
+    db.session.expire_all()
+    detail = db.session.get(ProgrammeItemDetail, item.id)
+    assert (detail.transport, detail.partner_hosts) == ("Bus from A", "")
+    # Reopened, the form shows the first save and saves over it.
+    reopened = form_fields(client.get(path).text).fields
+    assert reopened["transport"] == "Bus from A"
+    reopened["partner_hosts"] = "Host B"
+    assert client.post(path, data=reopened).status_code == 302
+    db.session.expire_all()
+    detail = db.session.get(ProgrammeItemDetail, item.id)
+    assert (detail.transport, detail.partner_hosts) == ("Bus from A", "Host B")
 
 
 def test_item_detail_rejects_unknown_partner_and_viewer(client, login_as, make_event, db):
