@@ -3,10 +3,11 @@
 from flask import Flask, render_template, request
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, Config
 from crm import extensions as ext
-from crm.db import SearchableMixin
+from crm.db import MAX_ID, SearchableMixin
 
 
 def create_app(config: type[Config] | dict = Config) -> Flask:
@@ -26,6 +27,7 @@ def create_app(config: type[Config] | dict = Config) -> Flask:
 
     register_security(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -73,6 +75,19 @@ def register_extensions(app: Flask) -> None:
             from crm.sqlite import configure_sqlite
 
             configure_sqlite(db.engine)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` up to the largest id the database holds: a larger number is a 404, not a
+    query the database refuses. A route may still ask for another `max`."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def register_converters(app: Flask) -> None:
+    """URL converters every blueprint's routes use."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -4,9 +4,25 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Annotated
 
-from sqlalchemy import ARRAY, DateTime, Integer, MetaData, String, TypeDecorator, any_, bindparam
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    any_,
+    bindparam,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 from sqlalchemy.sql.elements import ColumnElement
+
+# The largest id: ids are PostgreSQL integers (32 bits), and a larger number there is an
+# error, not "no such row"; SQLite's limit is 2**63 - 1 (beyond it, an OverflowError).
+MAX_ID = 2**31 - 1
+# The largest row count either database takes in a LIMIT or an OFFSET (a 64-bit integer).
+MAX_OFFSET = 2**63 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -119,6 +135,20 @@ class SearchableMixin:
         """Recompute `search_text` from the searchable fields."""
         parts = [getattr(self, name) or "" for name in self.__search_fields__]
         self.search_text = fold(" ".join(str(p) for p in parts if p))[:1000]
+
+
+def as_id(value) -> int | None:
+    """An id typed or sent by a user as an int, or None if it cannot name a row."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def id_equals(column, value: int) -> ColumnElement[bool]:
+    """`column = value`, or false for a number past any id (the database cannot compare it)."""
+    return column == value if abs(value) <= MAX_ID else false()
 
 
 def fold(text: str) -> str:

@@ -10,6 +10,7 @@ from wtforms.validators import ValidationError
 
 from crm.errors import ServiceError
 from crm.i18n import country_choices, current_locale, is_country
+from crm.timeutil import in_bounds, out_of_bounds_message
 
 # WTForms' bundled nb catalogue lacks these (or has them only as fuzzy); ours translates them.
 WTFORMS_GAPS = (
@@ -83,6 +84,18 @@ def apply_service_error(form, error: ServiceError) -> None:
         form.form_errors.append(error.message)
 
 
+class DateInBounds:
+    """A validator: the date lies between crm.timeutil's FIRST_DAY and LAST_DAY.
+
+    Put it after Optional() or DataRequired(); the form's own checks, which turn dates into
+    instants, then skip a field that has errors.
+    """
+
+    def __call__(self, form, field):
+        if field.data is not None and not in_bounds(field.data):
+            raise ValidationError(out_of_bounds_message())
+
+
 class CountryField(SelectField):
     """A select of ISO 3166 countries, named in the user's language."""
 
@@ -124,6 +137,7 @@ class VersionField(HiddenField):
 
 __all__ = [
     "CountryField",
+    "DateInBounds",
     "IntegerField",
     "SubForm",
     "TagsField",

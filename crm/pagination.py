@@ -14,6 +14,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from crm.db import MAX_OFFSET
 from crm.extensions import db
 
 
@@ -25,6 +26,13 @@ class CappedPagination(SelectPagination):
         self.total_capped = False
         self._counted: int | None = None
         super().__init__(**kwargs)
+
+    @staticmethod
+    def _prepare_page_args(**kwargs) -> tuple[int, int]:
+        """A page whose first row lies past the largest OFFSET the database takes is past the
+        end anyway: it becomes the last such page, not a query SQLite cannot run."""
+        page, per_page = SelectPagination._prepare_page_args(**kwargs)
+        return min(page, MAX_OFFSET // per_page), per_page
 
     def _query_items(self) -> list:
         args = self._query_args

@@ -191,7 +191,12 @@ def test_template_messages_are_valid_format_strings(nb_catalog):
     for msgid, files in extracted_messages().items():
         if not any(f.startswith("templates") for f in files):
             continue
-        for text in (msgid, nb_catalog.get(msgid).string if nb_catalog.get(msgid) else ""):
+        translated = nb_catalog.get(msgid).string if nb_catalog.get(msgid) else ""
+        texts = [
+            *(msgid if isinstance(msgid, tuple) else [msgid]),  # a plural: each of its forms
+            *(translated if isinstance(translated, tuple) else [translated]),
+        ]
+        for text in texts:
             try:
                 _ = text % _AnyValue()
             except (ValueError, TypeError) as error:

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from crm.forms import DateInBounds
+
 
 class AuditFilterForm(FlaskForm):
     class Meta:
@@ -13,8 +15,8 @@ class AuditFilterForm(FlaskForm):
     user = SelectField(_l("User"), choices=[], validate_choice=False, default="")
     object_type = SelectField(_l("Record type"), choices=[], validate_choice=False, default="")
     action = SelectField(_l("Action"), choices=[], validate_choice=False, default="")
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), DateInBounds()])
+    date_to = DateField(_l("To"), validators=[Optional(), DateInBounds()])
 
     def validate_date_to(self, field):
         """The end date may not come before the start date."""

@@ -22,7 +22,7 @@ from sqlalchemy import Select, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from crm.audit.models import AuditEntry
-from crm.db import utcnow
+from crm.db import id_equals, utcnow
 from crm.extensions import db
 
 HIDDEN = "(changed)"
@@ -332,11 +332,14 @@ def record(
     return entry
 
 
-def redact_object_history(object_type: str, object_id: int) -> int:
+def redact_object_history(object_type: str, object_id: int, *, about=None) -> int:
     """For an erasure: replace an object's labels and values in the trail by "(erased)".
 
     The only sanctioned change to the trail (GDPR art. 17 outranks append-only): who did what
-    when stays; the person's data goes. Returns how many entries were redacted.
+    when stays; the person's data goes. `about(field, value)` says which values are about the
+    person, for a record that outlives the erasure (a gift keeps its value, not its giver's
+    name); the label is asked for with the field None. Without it, every value goes. Returns
+    how many entries were redacted.
     """
     db.session.flush()
     entries = db.session.scalars(
@@ -344,12 +347,19 @@ def redact_object_history(object_type: str, object_id: int) -> int:
             AuditEntry.object_type == object_type, AuditEntry.object_id == object_id
         )
     ).all()
+
+    def redacted(key, value):
+        if value in (None, "", []):
+            return None if about is None else value
+        return ERASED if about is None or about(key, value) else value
+
     token = _redacting.set(True)
     try:
         for entry in entries:
-            entry.object_label = ERASED
+            if about is None or about(None, entry.object_label):
+                entry.object_label = ERASED
             entry.changes = {
-                key: [None if v in (None, "", []) else ERASED for v in values]
+                key: [redacted(key, v) for v in values]
                 for key, values in (entry.changes or {}).items()
             }
         db.session.flush()
@@ -370,7 +380,7 @@ def audit_query(
     """A SELECT of entries matching the filters, newest first (dates in the office's zone)."""
     stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     if user_id:
-        stmt = stmt.where(AuditEntry.user_id == user_id)
+        stmt = stmt.where(id_equals(AuditEntry.user_id, user_id))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
     if object_id is not None:

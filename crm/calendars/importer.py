@@ -45,6 +45,7 @@ from crm.events import recurrence  # a module: crm.events imports this one as it
 from crm.events.models import Event
 from crm.extensions import db
 from crm.tags import get_tags, parse_tags
+from crm.timeutil import in_bounds, out_of_bounds_message
 
 # Outlook's display names ("(UTC+01:00) Amsterdam, Berlin, ...") for the zones met most often.
 WINDOWS_DISPLAY_NAMES = {
@@ -272,7 +273,7 @@ def parse_ics(content: bytes, *, default_zone: str = DEFAULT_ZONE) -> list[Impor
                 at = props.get(error.name, line)
                 item.error = _("Line %(line)s: %(error)s", line=at, error=error.message)
                 item.action = "error"
-            except (ValueError, TypeError, KeyError, AttributeError) as error:
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
                 item.error = _("Line %(line)s: %(error)s", line=line, error=str(error))
                 item.action = "error"
             items.append(item)
@@ -302,6 +303,8 @@ def _read_time(vevent, name: str, zone: str) -> tuple[dt.date | dt.datetime, str
     if error or prop is None or not hasattr(prop, "dt"):
         raise _PropertyError(name, _("%(name)s cannot be read.", name=name))
     value = prop.dt
+    if not in_bounds(value):  # an instant near year 1 or 9999 overflows in some zone
+        raise _PropertyError(name, out_of_bounds_message())
     if not isinstance(value, dt.datetime):
         return value, zone
     tzid = prop.params.get("TZID")

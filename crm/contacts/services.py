@@ -8,14 +8,19 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from crm.calendars.models import Subscription
 from crm.contacts.models import Contact, Membership
-from crm.db import fold, like_pattern
+from crm.db import fold, id_equals, like_pattern
 from crm.enums import Language
 from crm.errors import ServiceError
+from crm.events.models import Participation
 from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction
 from crm.i18n import is_country
 from crm.locking import check_version
 from crm.organisations.models import Organisation
+from crm.organisations.services import LinkedRecords, count_linked
+from crm.protocol.models import Gift
 from crm.tags import Tag, get_tags, parse_tags
 
 FIELDS = (
@@ -70,7 +75,8 @@ def contact_query(
     if tag:
         stmt = stmt.where(Contact.tags.any(Tag.name == tag.strip().lower()))
     if organisation_id is not None:
-        stmt = stmt.where(Contact.memberships.any(Membership.organisation_id == organisation_id))
+        member = id_equals(Membership.organisation_id, organisation_id)
+        stmt = stmt.where(Contact.memberships.any(member))
     code = language.strip().lower()
     if code:
         # `languages` is stored normalised as "a, b, c", so whole items can be matched.
@@ -167,11 +173,43 @@ def update_contact(contact: Contact, *, version: int | None = None, tags=None, *
     return contact
 
 
-def delete_contact(contact: Contact, *, version: int | None = None) -> None:
-    """Delete a contact with its memberships and participations."""
+def linked_records(contact: Contact) -> LinkedRecords:
+    """What deleting the contact deletes with it, and what only loses its link."""
+    follow_ups = FollowUp.contact_id == contact.id
+    return count_linked(
+        deleted={
+            "follow_ups": (FollowUp, follow_ups),
+            "open_follow_ups": (FollowUp, follow_ups, FollowUp.status == FollowUpStatus.OPEN),
+            "interactions": (Interaction, Interaction.contact_id == contact.id),
+            "participations": (Participation, Participation.contact_id == contact.id),
+            "memberships": (Membership, Membership.contact_id == contact.id),
+            # the person's live calendar feed address stops working
+            "feeds": (
+                Subscription,
+                Subscription.contact_id == contact.id,
+                Subscription.revoked_at.is_(None),
+            ),
+        },
+        unlinked={"gifts": (Gift, Gift.contact_id == contact.id)},
+    )
+
+
+def delete_contact(
+    contact: Contact, *, version: int | None = None, confirmed: bool = True
+) -> LinkedRecords | None:
+    """Delete a contact with what links to it; refused if changed since `version`.
+
+    Unless `confirmed`, a contact that other records link to is kept, and those records
+    are returned (counted) for the user to confirm; None means it was deleted.
+    """
     check_version(contact, version)
+    if not confirmed:
+        linked = linked_records(contact)
+        if linked:
+            return linked
     db.session.delete(contact)
     db.session.flush()
+    return None
 
 
 def resolve_organisation(

@@ -12,6 +12,7 @@ from crm.auth.access import editor_required, require_login
 from crm.contacts import bp, services
 from crm.contacts.forms import ContactForm, MembershipForm
 from crm.contacts.models import Contact, Membership
+from crm.db import as_id
 from crm.enums import ParticipationRole
 from crm.errors import ServiceError
 from crm.events import services as event_services
@@ -42,7 +43,8 @@ def index():
     )
     # A search sorts every match it finds (see contact_query): counted in the same scan.
     page = paginate(stmt, count_over=bool(args.get("q", "").strip()))
-    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    known = as_id(organisation_id)
+    organisation = db.session.get(Organisation, known) if known else None
     return render_template(
         "contacts/index.html",
         page=page,
@@ -75,7 +77,7 @@ def membership_fields(form: MembershipForm) -> Markup:
     them once per language; a form sent back with what was typed, or with errors, is
     rendered as it is.
     """
-    visible = (form.organisation, form.role, form.starts_on, form.ends_on)
+    visible = (form.organisation, form.organisation_id, form.role, form.starts_on, form.ends_on)
     if form.errors or any(f.data or f.raw_data for f in visible):
         return _membership_fields(form)
     return _blank_membership_fields(locale_code())
@@ -152,15 +154,21 @@ def edit(contact_id: int):
 @bp.route("/<int:contact_id>/delete", methods=["POST"])
 @editor_required
 def delete(contact_id: int):
-    """Delete a contact."""
+    """Delete a contact; if records link to them, first say which, until `confirmed`."""
     contact = db.get_or_404(Contact, contact_id)
     name = contact.name
     try:
-        services.delete_contact(contact, version=request.form.get("version", type=int))
+        linked = services.delete_contact(
+            contact,
+            version=request.form.get("version", type=int),
+            confirmed=request.form.get("confirmed") == "1",
+        )
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return redirect(url_for("contacts.show", contact_id=contact_id))
+    if linked:
+        return render_template("contacts/delete.html", contact=contact, linked=linked)
     db.session.commit()
     flash(_("Contact %(name)s deleted.", name=name), "success")
     return redirect(url_for("contacts.index"))

@@ -36,7 +36,7 @@ from crm.events.recurrence import (
 )
 from crm.events.services import COMMON_ZONES, DEFAULT_ZONE, local_to_utc, resolve_participant
 from crm.extensions import db
-from crm.forms import SubForm, TagsField, VersionField, apply_service_error
+from crm.forms import DateInBounds, SubForm, TagsField, VersionField, apply_service_error
 from crm.i18n import country_choices
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]  # browsers send seconds when a step below 60 is set
@@ -51,6 +51,11 @@ def add_error(field, message: str) -> None:
     field.errors.append(message)
 
 
+def _checked_date(field) -> dt.date | None:
+    """A date field's date, or None when it has errors (out of bounds: no instant to make)."""
+    return None if field.errors else field.data
+
+
 def _int_or_none(value):
     if value in (None, ""):
         return None
@@ -60,7 +65,10 @@ def _int_or_none(value):
 class ProgrammeRowForm(SubForm):
     """One programme row: a date (default: the event's first day), times, place, what, who."""
 
-    on = DateField(_l("Date"), validators=[Optional()])
+    # The item the row shows, so saving the event updates it in place: its id, and the
+    # details and links that hang on the id, stay.
+    id = HiddenField()
+    on = DateField(_l("Date"), validators=[Optional(), DateInBounds()])
     starts_at = TimeField(_l("Start"), format=TIME_FORMATS, validators=[Optional()])
     ends_at = TimeField(_l("End"), format=TIME_FORMATS, validators=[Optional()])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
@@ -158,11 +166,14 @@ class EventForm(FlaskForm):
     )
     is_all_day = BooleanField(_l("All day"), description=_l("The times are then ignored."))
     start_date = DateField(
-        _l("Start date"), validators=[DataRequired(message=_l("Enter a start date."))]
+        _l("Start date"),
+        validators=[DataRequired(message=_l("Enter a start date.")), DateInBounds()],
     )
     start_time = TimeField(_l("Start time"), format=TIME_FORMATS, validators=[Optional()])
     end_date = DateField(
-        _l("End date"), validators=[Optional()], description=_l("Empty: the start date.")
+        _l("End date"),
+        validators=[Optional(), DateInBounds()],
+        description=_l("Empty: the start date."),
     )
     end_time = TimeField(_l("End time"), format=TIME_FORMATS, validators=[Optional()])
     repeats = SelectField(
@@ -173,7 +184,7 @@ class EventForm(FlaskForm):
     )
     repeat_until = DateField(
         _l("Repeat until"),
-        validators=[Optional()],
+        validators=[Optional(), DateInBounds()],
         description=_l("The last day it may take place."),
     )
     repeat_count = IntegerField(
@@ -241,17 +252,19 @@ class EventForm(FlaskForm):
         """Field checks, then times in the event's zone, repetition and participant names."""
         super().validate(extra_validators)
         zone = self.timezone.data
-        if not self.is_all_day.data and self.start_date.data:
+        start_date, end_date = _checked_date(self.start_date), _checked_date(self.end_date)
+        if not self.is_all_day.data and start_date:
             if self.start_time.data is None and not self.start_time.errors:
                 add_error(self.start_time, _("Enter a start time, or tick “All day”."))
             if self.end_time.data is None and not self.end_time.errors:
                 add_error(self.end_time, _("Enter an end time, or tick “All day”."))
-            if self.start_time.data and self.end_time.data:
-                end_date = self.end_date.data or self.start_date.data
+            if self.start_time.data and self.end_time.data and not self.end_date.errors:
                 self._starts_at = self._local(
-                    self.start_date.data, self.start_time.data, zone, self.start_time
+                    start_date, self.start_time.data, zone, self.start_time
                 )
-                self._ends_at = self._local(end_date, self.end_time.data, zone, self.end_time)
+                self._ends_at = self._local(
+                    end_date or start_date, self.end_time.data, zone, self.end_time
+                )
         self._repetition = self._repetition_data()
         if self.timezone.data in dict(self.timezone.choices):
             self._programme = self._programme_data(zone)
@@ -301,8 +314,13 @@ class EventForm(FlaskForm):
             row = entry.form
             if row.is_blank():
                 continue
-            day = row.on.data or self.start_date.data
-            item = {"title": row.title.data, "place": row.place.data, "who": row.who.data}
+            day = _checked_date(row.on) or _checked_date(self.start_date)
+            item = {
+                "id": row.id.data,
+                "title": row.title.data,
+                "place": row.place.data,
+                "who": row.who.data,
+            }
             item["starts_at"] = (
                 self._local(day, row.starts_at.data, zone, row.starts_at)
                 if day and row.starts_at.data
@@ -430,6 +448,7 @@ def event_form_data(event: Event) -> dict:
         "version": event.version,
         "programme": [
             {
+                "id": str(item.id),
                 "on": item.local_start.date(),
                 "starts_at": item.local_start.time().replace(tzinfo=None),
                 "ends_at": item.local_end.time().replace(tzinfo=None) if item.local_end else None,

@@ -9,12 +9,13 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, func, literal, literal_column, select, type_coerce, union_all
 
 from crm.auth.models import User
 from crm.contacts.models import Contact
-from crm.db import fold, like_pattern, one_of, utcnow
+from crm.db import as_id, fold, like_pattern, one_of, utcnow
 from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import NotFoundError, ServiceError
 from crm.events.models import Event, EventCountry, Participation, ProgrammeItem
@@ -31,6 +32,8 @@ TIME_FIELDS = ("is_all_day", "starts_at", "ends_at", "start_on", "end_on")
 # Programme items may not start before the day before the event nor end after the day
 # after it: arrival dinners and farewell breakfasts belong to a visit, next month does not.
 PROGRAMME_SLACK = dt.timedelta(days=1)
+# More people than any event the office hosts, and well within the column's 32 bits.
+MAX_ATTENDANCE = 10_000_000
 
 # Zones offered in the event form; any valid IANA zone is accepted by the services.
 COMMON_ZONES = (
@@ -352,6 +355,11 @@ def _clean(data: dict) -> dict:
                 value = -1
             if value < 0:
                 raise ServiceError(_("Enter a whole number, 0 or more."), field=key)
+            if value > MAX_ATTENDANCE:
+                raise ServiceError(
+                    _("Enter a number of at most %(max)s.", max=format_decimal(MAX_ATTENDANCE)),
+                    field=key,
+                )
             clean[key] = value
     return clean
 
@@ -456,7 +464,12 @@ def _set_countries(event: Event, countries: Iterable[str]) -> None:
 
 
 def _programme_items(event: Event, items: Iterable[dict]) -> list[ProgrammeItem]:
-    """Programme items checked against the event's time span."""
+    """Programme items checked against the event's time span.
+
+    A row with the id of one of the event's items updates that item in place, so its id, its
+    details and what links to it stay; other rows are new items. Every row is checked first,
+    so a refused programme changes no item.
+    """
     zone = get_zone(event.timezone)
     first_day = event.starts_at.astimezone(zone).date()
     last_day = (event.ends_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
@@ -495,16 +508,33 @@ def _programme_items(event: Event, items: Iterable[dict]) -> list[ProgrammeItem]
                 ),
                 field=prefix + "starts_at",
             )
-        result.append(
-            ProgrammeItem(
-                starts_at=start.astimezone(dt.UTC),
-                ends_at=end.astimezone(dt.UTC) if end else None,
-                place=(item.get("place") or "").strip()[:300],
-                title=title[:300],
-                who=(item.get("who") or "").strip(),
-            )
-        )
-    return result
+        values = {
+            "starts_at": start.astimezone(dt.UTC),
+            "ends_at": end.astimezone(dt.UTC) if end else None,
+            "place": (item.get("place") or "").strip()[:300],
+            "title": title[:300],
+            "who": (item.get("who") or "").strip(),
+        }
+        result.append((_row_id(item.get("id")), values))
+    existing = {item.id: item for item in event.programme if item.id is not None}
+    programme = []
+    for row_id, values in result:
+        kept = existing.pop(row_id, None)  # pop: an id given twice updates one item
+        if kept is None:
+            programme.append(ProgrammeItem(**values))
+        else:
+            for name, value in values.items():
+                setattr(kept, name, value)
+            programme.append(kept)
+    return programme
+
+
+def _row_id(value) -> int | None:
+    """A form row's hidden id, or None when it has none (or not a number)."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _participant(
@@ -514,10 +544,8 @@ def _participant(
     if bool(organisation_id) == bool(contact_id):
         raise ServiceError(_("Choose one organisation or one contact."), field=field)
     model, kind = (Organisation, "organisation") if organisation_id else (Contact, "contact")
-    try:
-        record = db.session.get(model, int(organisation_id or contact_id))
-    except (TypeError, ValueError):
-        record = None
+    record_id = as_id(organisation_id or contact_id)
+    record = db.session.get(model, record_id) if record_id else None
     if record is None:
         message = (
             _("That organisation does not exist.")
@@ -534,7 +562,19 @@ def _participant(
     return kind, record.id, role
 
 
-def _participations(items: Iterable[dict]) -> list[Participation]:
+def _participations(
+    items: Iterable[dict], existing: Iterable[Participation] = ()
+) -> list[Participation]:
+    """Participations as listed; one the event already has (same participant and role) stays
+    as it is, with its id and what hangs on it (the follow-ups proposed for it)."""
+    kept = {
+        (
+            "organisation" if p.organisation_id else "contact",
+            p.organisation_id or p.contact_id,
+            p.role,
+        ): p
+        for p in existing
+    }
     seen: set[tuple] = set()
     result = []
     for i, item in enumerate(items):
@@ -547,7 +587,10 @@ def _participations(items: Iterable[dict]) -> list[Participation]:
         if (kind, record_id, role) in seen:
             continue  # the same participant twice in the same role is one participation
         seen.add((kind, record_id, role))
-        result.append(Participation(role=role, **{f"{kind}_id": record_id}))
+        result.append(
+            kept.get((kind, record_id, role))
+            or Participation(role=role, **{f"{kind}_id": record_id})
+        )
     return result
 
 
@@ -564,11 +607,9 @@ def resolve_participant(*, kind: str, name: str, participant_id=None, field=None
     wanted = fold(name or "")
     if not wanted:
         raise ServiceError(_("Enter a name."), field=field)
-    if participant_id:
-        try:
-            record = db.session.get(model, int(participant_id))
-        except (TypeError, ValueError):
-            record = None
+    record_id = as_id(participant_id)  # a number past any id is an unknown one
+    if record_id:
+        record = db.session.get(model, record_id)
         if record is not None and fold(record.name) == wanted:
             return {f"{kind}_id": record.id}
     candidates = db.session.scalars(
@@ -699,7 +740,7 @@ def update_event(event: Event, *, version: int | None = None, **data) -> Event:
         if data.get("programme") is not None:
             event.programme = _programme_items(event, data["programme"])
         if data.get("participations") is not None:
-            event.participations = _participations(data["participations"])
+            event.participations = _participations(data["participations"], event.participations)
         if data.get("tags") is not None:
             event.tags = get_tags(parse_tags(data["tags"]))
         # Always write the row, so the version goes up even when only lists changed.

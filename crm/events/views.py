@@ -24,6 +24,7 @@ from crm.forms import apply_service_error
 from crm.i18n import locale_code
 from crm.organisations.models import Organisation
 from crm.pagination import paginate
+from crm.timeutil import in_bounds
 
 bp.before_request(require_login)
 log = logging.getLogger(__name__)
@@ -36,14 +37,15 @@ UPCOMING_WINDOW = dt.timedelta(days=400)
 
 
 def _date_arg(name: str) -> tuple[dt.date | None, bool]:
-    """A YYYY-MM-DD query argument as a date, and whether it was malformed."""
+    """A YYYY-MM-DD query argument as a date, and whether it was malformed or out of bounds."""
     value = request.args.get(name, "").strip()
     if not value:
         return None, False
     try:
-        return dt.date.fromisoformat(value), False
+        day = dt.date.fromisoformat(value)
     except ValueError:
         return None, True
+    return (day, False) if in_bounds(day) else (None, True)
 
 
 def _organisation_arg() -> tuple[Organisation | None, bool]:

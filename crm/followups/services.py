@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from crm.db import utcnow
@@ -13,6 +13,7 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Interaction, InteractionKind
 from crm.locking import check_version
+from crm.timeutil import in_bounds, out_of_bounds_message
 
 TITLE_MAX = 300
 
@@ -32,13 +33,17 @@ def _clean_date(value, field: str, *, required: bool = False) -> dt.date | None:
             raise ServiceError(_("Enter a date."), field=field)
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ServiceError(_("Enter a date such as 2026-12-31."), field=field) from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ServiceError(_("Enter a date such as 2026-12-31."), field=field) from None
+    if not in_bounds(day):  # the one range of dates the app takes (crm.timeutil)
+        raise ServiceError(out_of_bounds_message(), field=field)
+    return day
 
 
 def _get(model, record_id, field: str):
@@ -53,11 +58,12 @@ def _get(model, record_id, field: str):
     return record
 
 
-def _assignee(assignee_id):
+def _assignee(assignee_id, *, current=None):
+    """The user to assign: an active one, or `current` (the assignee so far) kept as it is."""
     from crm.auth.models import User
 
     user = _get(User, assignee_id, "assignee_id")
-    if user is not None and not user.is_active_user:
+    if user is not None and not user.is_active_user and user is not current:
         raise ServiceError(_("Choose an active staff member."), field="assignee_id")
     return user
 
@@ -150,7 +156,7 @@ def update_followup(
         followup.title = _clean_title(title)
     followup.due_on = _clean_date(due_on, "due_on")
     old_assignee = followup.assignee_id
-    followup.assignee = _assignee(assignee_id)
+    followup.assignee = _assignee(assignee_id, current=followup.assignee)
     if outcome is not None:
         followup.outcome = outcome.strip()
     if status:
@@ -211,6 +217,15 @@ def open_followups_for_event(event) -> list[FollowUp]:
         return []
     stmt = followup_query(status="open").where(FollowUp.event_id == event.id)
     return list(db.session.scalars(stmt))
+
+
+def count_open_followups(*, assignee_id: int) -> int:
+    """How many open follow-ups a user is assigned (a warning when they are deactivated)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(FollowUp.assignee_id == assignee_id, FollowUp.status == FollowUpStatus.OPEN)
+    )
 
 
 def add_interaction(

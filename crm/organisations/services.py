@@ -1,16 +1,23 @@
 """Rules for partner organisations."""
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from crm.calendars.models import Subscription
+from crm.contacts.models import Membership
 from crm.db import like_pattern
 from crm.enums import OrganisationKind, TwinCityCategory
 from crm.errors import ServiceError
+from crm.events.models import Participation
 from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Interaction
 from crm.i18n import is_country
 from crm.locking import check_version
 from crm.organisations.models import Organisation
+from crm.protocol.models import Gift, agreement_party
 from crm.tags import Tag, get_tags, parse_tags
 
 FIELDS = (
@@ -31,8 +38,8 @@ def organisation_query(*, q: str = "", kind: str = "", country: str = "", tag: s
     stmt = select(Organisation).order_by(Organisation.name, Organisation.id)
     if q.strip():
         stmt = stmt.where(Organisation.search_text.like(like_pattern(q), escape="\\"))
-    if kind:
-        stmt = stmt.where(Organisation.kind == kind)
+    if kind in {k.value for k in OrganisationKind}:  # an unknown kind is ignored
+        stmt = stmt.where(Organisation.kind == OrganisationKind(kind))
     if country:
         stmt = stmt.where(Organisation.country == country.upper())
     if tag:
@@ -121,8 +128,73 @@ def update_organisation(
     return org
 
 
-def delete_organisation(org: Organisation, *, version: int | None = None) -> None:
-    """Delete an organisation with its memberships and participations."""
+@dataclass(frozen=True)
+class LinkedRecords:
+    """The records deleting a record would touch, counted; only kinds there are, in order."""
+
+    deleted: dict[str, int]  # deleted with the record (ON DELETE CASCADE)
+    unlinked: dict[str, int]  # kept, but they lose their link to it
+
+    def __bool__(self) -> bool:
+        return bool(self.deleted or self.unlinked)
+
+
+def count_linked(*, deleted: dict[str, tuple], unlinked: dict[str, tuple]) -> LinkedRecords:
+    """Count the rows of each kind, given as `{kind: (table, *conditions)}`, in one SELECT."""
+    kinds = deleted | unlinked
+    counts = db.session.execute(
+        select(
+            *(
+                select(func.count()).select_from(table).where(*where).scalar_subquery().label(kind)
+                for kind, (table, *where) in kinds.items()
+            )
+        )
+    ).one()
+    found = {kind: n for kind, n in counts._asdict().items() if n}
+    return LinkedRecords(
+        deleted={kind: found[kind] for kind in deleted if kind in found},
+        unlinked={kind: found[kind] for kind in unlinked if kind in found},
+    )
+
+
+def linked_records(org: Organisation) -> LinkedRecords:
+    """What deleting the organisation deletes with it, and what only loses its link."""
+    follow_ups = FollowUp.organisation_id == org.id
+    return count_linked(
+        deleted={
+            "follow_ups": (FollowUp, follow_ups),
+            "open_follow_ups": (FollowUp, follow_ups, FollowUp.status == FollowUpStatus.OPEN),
+            "interactions": (Interaction, Interaction.organisation_id == org.id),
+            "participations": (Participation, Participation.organisation_id == org.id),
+            "memberships": (Membership, Membership.organisation_id == org.id),
+            # a partner's live calendar feed address stops working
+            "feeds": (
+                Subscription,
+                Subscription.organisation_id == org.id,
+                Subscription.revoked_at.is_(None),
+            ),
+        },
+        unlinked={
+            # the agreement stays, without this organisation among its parties
+            "agreements": (agreement_party, agreement_party.c.organisation_id == org.id),
+            "gifts": (Gift, Gift.organisation_id == org.id),
+        },
+    )
+
+
+def delete_organisation(
+    org: Organisation, *, version: int | None = None, confirmed: bool = True
+) -> LinkedRecords | None:
+    """Delete an organisation with what links to it; refused if changed since `version`.
+
+    Unless `confirmed`, an organisation that other records link to is kept, and those
+    records are returned (counted) for the user to confirm; None means it was deleted.
+    """
     check_version(org, version)
+    if not confirmed:
+        linked = linked_records(org)
+        if linked:
+            return linked
     db.session.delete(org)
     db.session.flush()
+    return None

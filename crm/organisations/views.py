@@ -106,15 +106,21 @@ def edit(org_id: int):
 @bp.route("/<int:org_id>/delete", methods=["POST"])
 @editor_required
 def delete(org_id: int):
-    """Delete an organisation."""
+    """Delete an organisation; if records link to it, first say which, until `confirmed`."""
     org = db.get_or_404(Organisation, org_id)
     name = org.name
     try:
-        services.delete_organisation(org, version=request.form.get("version", type=int))
+        linked = services.delete_organisation(
+            org,
+            version=request.form.get("version", type=int),
+            confirmed=request.form.get("confirmed") == "1",
+        )
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return redirect(url_for("organisations.show", org_id=org_id))
+    if linked:
+        return render_template("organisations/delete.html", org=org, linked=linked)
     db.session.commit()
     flash(_("Organisation %(name)s deleted.", name=name), "success")
     return redirect(url_for("organisations.index"))

@@ -5,7 +5,7 @@ import hashlib
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, inspect, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -42,6 +42,8 @@ DETAIL_FIELDS = {
     "notes": 10000,
 }
 # Agreement reminders go out this many days before the expiry and the notice date.
+# A gift's value in øre: ten million kroner is more than any gift, and fits the column.
+MAX_GIFT_ORE = 10_000_000 * 100
 AGREEMENT_REMINDER_DAYS = 30
 AGREEMENT_REMINDER_TIME = dt.time(8, 0)
 # Roles whose organisations or contacts get the automatic follow-ups of a done event.
@@ -527,6 +529,14 @@ def parse_nok(value) -> int | None:
         amount = int(whole) * 100 + int((frac or "0").ljust(2, "0"))
     if amount < 0:
         raise ServiceError(_("Enter an amount in kroner, such as 1250 or 1250,50."), field="value")
+    if amount > MAX_GIFT_ORE:
+        raise ServiceError(
+            _(
+                "Enter an amount of at most %(max)s kroner.",
+                max=format_decimal(MAX_GIFT_ORE // 100),
+            ),
+            field="value",
+        )
     return amount
 
 

@@ -44,11 +44,12 @@
     });
   }
 
-  // All pages of the API's answer (at most 1000 items a page).
+  // All pages of the API's answer (at most 1000 events a page). `total` counts events, and
+  // a repeating event gives several items, so the pages read are counted, not the items.
   function getAllItems(url, page, collected) {
     return getJSON(url + "&per_page=1000&page=" + page).then(function (data) {
       var items = collected.concat(data.items || []);
-      if (data.total && items.length < data.total && (data.items || []).length) {
+      if (data.total && page * data.per_page < data.total && (data.items || []).length) {
         return getAllItems(url, page + 1, items);
       }
       return items;

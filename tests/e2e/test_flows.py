@@ -461,3 +461,82 @@ def test_busy_organisation_pages_its_events_and_timeline(admin_page, live_app):
     submit(page, page.get_by_role("link", name=re.compile("Alle 25 arrangementer|All 25 events")))
     expect(page.locator("tbody tr")).to_have_count(25)
     expect(page.locator("main")).to_contain_text(re.compile("(Organisasjon|Organisation): Travel"))
+
+
+def test_pickers_tell_two_records_with_one_name_apart(admin_page, live_app):
+    """The suggestion chosen is the record added, where two records share a name."""
+    from crm.contacts.models import Contact
+    from crm.events.models import Event
+    from crm.events.services import create_event
+    from crm.extensions import db
+    from crm.organisations.services import create_organisation
+
+    page = admin_page
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(10), OSLO)
+    with live_app.app_context():
+        event = create_event(
+            title="Navnebesøk",
+            kind="meeting",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+        )
+        twins = [
+            Contact(first_name="Ola", last_name="Tvilling", email=email)
+            for email in ("ola.a@example.org", "ola.b@example.org")
+        ]
+        db.session.add_all(twins)
+        for city in ("Bergen", "Tromsø"):
+            create_organisation(name="Tvillingbyen", kind="twin_city", country="SE", city=city)
+        db.session.commit()
+        event_id, (first_id, second_id) = event.id, [c.id for c in twins]
+    visit(page, f"/events/{event_id}")
+    page.locator("#kind").select_option("contact")
+    page.locator("#name").press_sequentially("Ola Tvil", delay=30)
+    page.get_by_role("option", name=re.compile("ola.b@example.org")).click()
+    submit(page, page.get_by_role("button", name="Legg til"))
+    expect(page.locator("#participants").get_by_role("link", name="Ola Tvilling")).to_be_visible()
+    visit(page, f"/contacts/{first_id}")
+    page.locator("#organisation").press_sequentially("Tvillingb", delay=30)
+    page.get_by_role("option", name=re.compile("Tromsø")).click()
+    submit(page, page.get_by_role("button", name="Legg til"))
+    expect(page.locator(".flashes")).to_contain_text("Tvillingbyen")
+    with live_app.app_context():
+        participants = db.session.get(Event, event_id).participations
+        assert [p.contact_id for p in participants] == [second_id]
+        memberships = db.session.get(Contact, first_id).memberships
+        assert [m.organisation.city for m in memberships] == ["Tromsø"]
+
+
+def test_the_calendar_fetches_every_page_when_events_repeat(admin_page, live_app):
+    """`total` counts events, not their occurrences: paging goes on until every event is in."""
+    from crm.events.services import create_event
+    from crm.extensions import db
+
+    page = admin_page
+    first = dt.date.today().replace(day=1)
+    with live_app.app_context():
+        create_event(  # first in the month, with more occurrences than there are events
+            title="Morgenmøte",
+            kind="meeting",
+            starts_at=dt.datetime.combine(first, dt.time(6), OSLO),
+            ends_at=dt.datetime.combine(first, dt.time(6, 30), OSLO),
+            rrule="FREQ=DAILY;COUNT=27",
+        )
+        for day, title in ((20, "Styremøte"), (24, "Fagdag"), (28, "Månedsslutt")):
+            create_event(
+                title=title,
+                kind="meeting",
+                starts_at=dt.datetime.combine(first.replace(day=day), dt.time(12), OSLO),
+                ends_at=dt.datetime.combine(first.replace(day=day), dt.time(13), OSLO),
+            )
+        db.session.commit()
+    # Pages of two events instead of a thousand: the paging is what is tested.
+    page.route(
+        re.compile(r"/api/events\?"),
+        lambda route: route.continue_(url=route.request.url.replace("per_page=1000", "per_page=2")),
+    )
+    visit(page, "/calendar")
+    calendar = page.locator("#calendar")
+    for title in ("Styremøte", "Fagdag", "Månedsslutt"):
+        expect(calendar.get_by_text(title)).to_be_visible()
+    expect(calendar.get_by_text("Morgenmøte").first).to_be_visible()

@@ -6,6 +6,7 @@ policy lives in tests/security/routes.py.
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from crm.contacts.models import Membership
 from crm.events.models import Participation, ProgrammeItem
@@ -54,7 +55,7 @@ def build_url(app, rule_text: str, method: str, endpoint: str, ids: dict) -> str
     values = {}
     for name, converter in rule._converters.items():
         kind = type(converter).__name__
-        if kind == "IntegerConverter":
+        if isinstance(converter, IntegerConverter):  # the app's own subclass for ids
             values[name] = ids.get(name, 1)
         elif kind == "AnyConverter":
             values[name] = sorted(converter.items)[0]
