@@ -237,6 +237,7 @@ def edit_user(user_id: int):
     form.email.render_kw = {"readonly": True}
     if request.method == "GET":
         form.is_active.data = user.is_active_user
+    was_active = user.is_active_user
     if form.validate_on_submit():
         try:
             services.update_user(
@@ -254,5 +255,24 @@ def edit_user(user_id: int):
         else:
             db.session.commit()
             flash(_("User %(name)s saved.", name=user.display_name), "success")
+            if was_active and not user.is_active_user:
+                _warn_of_open_followups(user)
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
+
+
+def _warn_of_open_followups(user: User) -> None:
+    """Say so when a deactivated user still has open follow-ups: nobody else sees them as theirs."""
+    from crm.followups.services import count_open_followups
+
+    count = count_open_followups(assignee_id=user.id)
+    if count:
+        flash(
+            _(
+                "%(name)s is inactive but still has open follow-ups: %(count)s."
+                " Reassign them if someone else should do them.",
+                name=user.display_name,
+                count=count,
+            ),
+            "warning",
+        )

@@ -1,5 +1,6 @@
 """Forms for follow-ups and interactions."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -18,15 +19,22 @@ from crm.followups.models import FollowUpStatus, InteractionKind
 from crm.forms import VersionField
 
 
-def assignee_choices() -> list[tuple[int, str]]:
-    """Active staff users as (id, name) pairs, "nobody" first."""
+def assignee_choices(current=None) -> list[tuple[int, str]]:
+    """Active staff users as (id, name) pairs, "nobody" first.
+
+    `current`, a follow-up's assignee, is offered even when deactivated (marked so), so that
+    saving the follow-up keeps them rather than silently choosing nobody.
+    """
     from crm.auth.models import User
     from crm.extensions import db
 
     users = db.session.scalars(
         select(User).where(User.is_active_user.is_(True)).order_by(User.name, User.email)
     )
-    return [(0, "—"), *((u.id, u.display_name) for u in users)]
+    choices = [(0, "—"), *((u.id, u.display_name) for u in users)]
+    if current is not None and not current.is_active_user:
+        choices.insert(1, (current.id, _("%(name)s (inactive)", name=current.display_name)))
+    return choices
 
 
 def _int_or_zero(value) -> int:

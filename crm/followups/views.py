@@ -20,6 +20,7 @@ from crm.followups.forms import (
     FollowUpForm,
     InteractionForm,
     ParticipantsFollowUpForm,
+    assignee_choices,
 )
 from crm.followups.models import FollowUp, Interaction
 from crm.forms import apply_service_error
@@ -144,6 +145,7 @@ def edit(followup_id: int):
     """Edit a follow-up: what, when, who, status, outcome."""
     followup = db.get_or_404(FollowUp, followup_id)
     form = FollowUpEditForm(obj=followup)
+    form.assignee_id.choices = assignee_choices(current=followup.assignee)
     if request.method == "GET":
         form.assignee_id.data = followup.assignee_id or 0
         form.status.data = followup.status.value

@@ -503,20 +503,38 @@ def digest_due_at(rule, day: dt.date) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
+def _owed_digests(rules, today: dt.date, now: dt.datetime) -> list[tuple]:
+    """The digest rules whose occurrence today is owed now, each with its instant.
+
+    Each day's occurrence is planned once: by the first run at or after its time (on time,
+    or catching up after the scheduler was down), and never again that day, so a follow-up
+    assigned or falling due later waits for tomorrow's digest. A rule that is off when that
+    run comes, or was made after its time, owes nothing for that day. Marks the days planned.
+    """
+    owed = []
+    for rule in rules:
+        due = digest_due_at(rule, today)
+        if now < due or (rule.digest_planned_on is not None and rule.digest_planned_on >= today):
+            continue
+        rule.digest_planned_on = today
+        if rule.is_active and rule.created_at <= due:
+            owed.append((rule, due))
+    return owed
+
+
 def plan_digests(*, now: dt.datetime, result: PlanResult | None = None) -> PlanResult:
-    """Once the day's digest time has come, queue one digest per assignee with due follow-ups."""
+    """At the day's digest time, queue one digest per assignee with due follow-ups (once a day)."""
     from crm.auth.models import User
     from crm.followups.models import FollowUp, FollowUpStatus
 
     result = result or PlanResult()
-    rules = db.session.scalars(
-        select(ReminderRule).where(
-            ReminderRule.kind == RuleKind.FOLLOWUP_DIGEST, ReminderRule.is_active.is_(True)
-        )
-    ).all()
-    if not rules:
-        return result
     today = now.astimezone(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
+    rules = db.session.scalars(
+        select(ReminderRule).where(ReminderRule.kind == RuleKind.FOLLOWUP_DIGEST)
+    ).all()
+    owed = _owed_digests(rules, today, now)
+    if not owed:
+        return result
     followups = db.session.scalars(
         select(FollowUp)
         .where(
@@ -538,10 +556,7 @@ def plan_digests(*, now: dt.datetime, result: PlanResult | None = None) -> PlanR
         return result
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(by_user)))}
     disabled = _disabled_pairs()
-    for rule in rules:
-        due = digest_due_at(rule, today)
-        if now < due:
-            continue
+    for rule, due in owed:
         keys = {uid: f"followup_digest:r{rule.id}:u{uid}:{today.isoformat()}" for uid in by_user}
         taken = set(
             db.session.scalars(
@@ -551,8 +566,14 @@ def plan_digests(*, now: dt.datetime, result: PlanResult | None = None) -> PlanR
             )
         )
         for user_id, items in by_user.items():
-            recipient = _user_recipient(users.get(user_id))
-            if recipient is None or keys[user_id] in taken or (user_id, rule.id) in disabled:
+            user = users.get(user_id)
+            recipient = _user_recipient(user)
+            if (
+                recipient is None
+                or user.created_at > due  # added after the digest time: none owed that day
+                or keys[user_id] in taken
+                or (user_id, rule.id) in disabled
+            ):
                 continue
             row = _new_row(keys[user_id], rule, due, recipient)
             overdue = [f for f in items if f.due_on < today]

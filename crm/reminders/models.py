@@ -83,6 +83,10 @@ class ReminderRule(TimestampMixin, db.Model):
     # The digest: the local time of day in the office's zone.
     send_time: Mapped[dt.time | None] = mapped_column(Time())
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The digest: the last office day whose digest has been planned (None: never). A day is
+    # planned once, at its time or on the first run after it, so a follow-up that falls due
+    # later that day waits for the next day's digest.
+    digest_planned_on: Mapped[dt.date | None] = mapped_column()
 
     @property
     def offset(self) -> dt.timedelta:

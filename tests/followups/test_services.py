@@ -72,6 +72,29 @@ def test_bad_input_names_the_field_and_creates_nothing(db, data, field):
     assert count(db, FollowUp) == 0
 
 
+def test_deactivated_assignee_is_kept_but_never_newly_assigned(db, make_user):
+    kari = make_user(email="kari@example.org")
+    gone = make_user(email="gone@example.org")
+    followup = services.create_followup(title="Call Astrid", assignee_id=gone.id)
+    other = services.create_followup(title="Call Per", assignee_id=kari.id)
+    gone.is_active_user = False
+    db.session.commit()
+
+    services.update_followup(
+        followup, title="Call Astrid", due_on="2026-12-24", assignee_id=gone.id
+    )
+    db.session.commit()
+    assert (followup.assignee_id, followup.due_on) == (gone.id, dt.date(2026, 12, 24))
+    with pytest.raises(ServiceError) as error:
+        services.update_followup(other, title="Call Per", assignee_id=gone.id)
+    assert error.value.field == "assignee_id"
+    db.session.rollback()
+    with pytest.raises(ServiceError):
+        services.create_followup(title="New", assignee_id=gone.id)
+    db.session.rollback()
+    assert services.count_open_followups(assignee_id=gone.id) == 1
+
+
 def test_one_followup_per_chosen_participant(db, make_event, make_contact, make_org, make_user):
     from crm.events.models import Participation
 

@@ -100,6 +100,44 @@ def test_edit_refuses_a_stale_version(client, login_as, db):
     assert followup.title == "Changed by someone else"
 
 
+def test_saving_a_followup_keeps_its_deactivated_assignee(client, login_as, db, make_user):
+    """The inactive assignee stays chosen on that follow-up's form, and only there."""
+    login_as("coordinator", locale="en")
+    gone = make_user(name="Gunnar Gone", email="gone@example.org")
+    followup = services.create_followup(title="Call Astrid", assignee_id=gone.id)
+    gone.is_active_user = False
+    db.session.commit()
+
+    url = f"/followups/{followup.id}/edit"
+    page = form_fields(client.get(url).text)
+    assert page.fields["assignee_id"] == str(gone.id)
+    assert "Gunnar Gone (inactive)" in client.get(url).text
+    response = client.post(url, data={**page.fields, "due_on": "2026-12-24"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (followup.assignee_id, followup.due_on) == (gone.id, dt.date(2026, 12, 24))
+
+    assert str(gone.id) not in form_fields(client.get("/followups/new").text).options["assignee_id"]
+    other = services.create_followup(title="Call Per")
+    db.session.commit()
+    other_page = form_fields(client.get(f"/followups/{other.id}/edit").text)
+    assert str(gone.id) not in other_page.options["assignee_id"]
+
+
+def test_deactivating_a_user_warns_of_their_open_followups(client, login_as, db, make_user):
+    login_as("admin", locale="en")
+    kari = make_user(name="Kari Nordmann", email="kari@example.org")
+    for title in ("Call Astrid", "Write to Per"):
+        services.create_followup(title=title, assignee_id=kari.id)
+    services.complete_followup(services.create_followup(title="Done", assignee_id=kari.id))
+    db.session.commit()
+    data = {"email": kari.email, "name": kari.name, "role": "coordinator"}
+    page = client.post(f"/users/{kari.id}/edit", data=data, follow_redirects=True)
+    assert "Kari Nordmann is inactive but still has open follow-ups: 2." in page.text
+    page = client.post(f"/users/{kari.id}/edit", data=data, follow_redirects=True)
+    assert "still has open follow-ups" not in page.text  # only when deactivated
+
+
 @pytest.mark.parametrize("url", ["/followups/new", "/followups/1/edit"])
 def test_viewer_cannot_create_or_edit(client, login_as, db, url):
     services.create_followup(title="x")

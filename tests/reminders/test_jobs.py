@@ -9,7 +9,7 @@ import pytest
 
 from crm.reminders import jobs
 from crm.reminders.mailer import message_id_for
-from crm.reminders.models import OutboxStatus
+from crm.reminders.models import OutboxStatus, RuleKind
 from tests.reminders.conftest import rows
 
 UTC = dt.UTC
@@ -349,6 +349,119 @@ def test_digest_lists_due_and_overdue_to_each_assignee(db, rules, inbox, make_us
     assert "Overdue letter" in text and "Call today" in text and "Next week" not in text
     assert text.index("Overdue letter") < text.index("Call today")
     assert not [m for m in inbox.to("per@example.org") if "Follow-ups due" in m["Subject"]]
+
+
+def oslo(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """An office-time instant, in UTC."""
+    return dt.datetime.combine(day, dt.time(hour, minute), OSLO).astimezone(UTC)
+
+
+def subjects(inbox, address: str) -> list[str]:
+    return [str(m["Subject"]) for m in inbox.to(address)]
+
+
+def digests(inbox, address: str) -> list[str]:
+    return [s for s in subjects(inbox, address) if s.startswith("Follow-ups due")]
+
+
+DAY = dt.date(2026, 12, 1)
+NEXT_DAY = DAY + dt.timedelta(days=1)
+
+
+def test_first_start_late_in_the_day_sends_no_digest_until_seven(db, rules, inbox, make_user):
+    """`make run` at 22:45: staff made then have no 07:00 digest owed for that day."""
+    from crm.followups.services import create_followup
+
+    made = oslo(DAY, 22, 45)
+    admin = make_user(email="admin@example.org", locale="en", role="admin", created_at=made)
+    kari = make_user(email="kari@example.org", locale="en", created_at=made)
+    create_followup(title="Overdue letter", due_on=DAY - dt.timedelta(days=2), assignee_id=admin.id)
+    db.session.commit()
+
+    jobs.send_due(now=oslo(DAY, 22, 47))
+    create_followup(
+        title="Call today", due_on=DAY, assignee_id=kari.id, actor=admin, now=oslo(DAY, 22, 55)
+    )
+    db.session.commit()
+    jobs.send_due(now=oslo(DAY, 22, 55))
+    assert digests(inbox, "admin@example.org") == []
+    assert subjects(inbox, "kari@example.org") == ["New follow-up for you: Call today"]
+
+    jobs.send_due(now=oslo(NEXT_DAY, 6, 59))
+    assert digests(inbox, "admin@example.org") == digests(inbox, "kari@example.org") == []
+    jobs.send_due(now=oslo(NEXT_DAY, 7, 0))
+    assert digests(inbox, "admin@example.org") == ["Follow-ups due: 1"]
+    assert digests(inbox, "kari@example.org") == ["Follow-ups due: 1"]
+
+
+def test_followup_falling_due_after_the_digest_waits_for_the_next_one(db, rules, inbox, make_user):
+    """The day's digest was planned at 07:00; an assignment at 22:55 does not plan it again."""
+    from crm.followups.services import create_followup
+
+    admin = make_user(email="admin@example.org", locale="en", role="admin")
+    kari = make_user(email="kari@example.org", locale="en")
+    jobs.send_due(now=oslo(DAY, 7, 0))
+    create_followup(
+        title="Call today", due_on=DAY, assignee_id=kari.id, actor=admin, now=oslo(DAY, 22, 55)
+    )
+    db.session.commit()
+    jobs.send_due(now=oslo(DAY, 22, 55))
+    jobs.send_due(now=oslo(DAY, 23, 59))
+    assert subjects(inbox, "kari@example.org") == ["New follow-up for you: Call today"]
+
+    jobs.send_due(now=oslo(NEXT_DAY, 7, 0))
+    assert digests(inbox, "kari@example.org") == ["Follow-ups due: 1"]
+
+
+def test_digest_missed_while_the_scheduler_was_down_is_sent_once_when_it_is_back(
+    db, rules, inbox, make_user
+):
+    from crm.followups.services import create_followup
+
+    kari = make_user(email="kari@example.org", locale="en")
+    late = make_user(email="late@example.org", locale="en", created_at=oslo(DAY, 9, 0))
+    for user in (kari, late):
+        create_followup(title="Call today", due_on=DAY, assignee_id=user.id)
+    db.session.commit()
+
+    jobs.send_due(now=oslo(DAY, 6, 0))  # then down from 06:00 to 12:00
+    jobs.send_due(now=oslo(DAY, 12, 0))
+    jobs.send_due(now=oslo(DAY, 12, 1))
+    assert digests(inbox, "kari@example.org") == ["Follow-ups due: 1"]
+    assert rows(db, user_id=kari.id, kind=RuleKind.FOLLOWUP_DIGEST)[0].due_at == oslo(DAY, 7, 0)
+    assert digests(inbox, "late@example.org") == []  # made at 09:00, after the digest time
+    jobs.send_due(now=oslo(NEXT_DAY, 7, 0))
+    assert digests(inbox, "late@example.org") == ["Follow-ups due: 1"]
+
+
+def test_digest_rule_made_after_its_time_owes_nothing_that_day(db, rules, inbox, make_user):
+    from crm.followups.services import create_followup
+
+    kari = make_user(email="kari@example.org", locale="en")
+    create_followup(title="Call today", due_on=DAY, assignee_id=kari.id)
+    rules["followup_digest"].created_at = oslo(DAY, 22, 45)
+    db.session.commit()
+    jobs.send_due(now=oslo(DAY, 22, 46))
+    assert digests(inbox, "kari@example.org") == []
+    jobs.send_due(now=oslo(NEXT_DAY, 7, 0))
+    assert digests(inbox, "kari@example.org") == ["Follow-ups due: 1"]
+
+
+def test_digest_switched_on_after_its_time_waits_for_the_next_day(db, rules, inbox, make_user):
+    from crm.followups.services import create_followup
+    from crm.reminders.services import update_rule
+
+    kari = make_user(email="kari@example.org", locale="en")
+    create_followup(title="Call today", due_on=DAY, assignee_id=kari.id)
+    update_rule(rules["followup_digest"], send_time="07:00", is_active=False)
+    db.session.commit()
+    jobs.send_due(now=oslo(DAY, 7, 0))
+    update_rule(rules["followup_digest"], send_time="07:00", is_active=True)
+    db.session.commit()
+    jobs.send_due(now=oslo(DAY, 10, 0))
+    assert digests(inbox, "kari@example.org") == []
+    jobs.send_due(now=oslo(NEXT_DAY, 7, 0))
+    assert digests(inbox, "kari@example.org") == ["Follow-ups due: 1"]
 
 
 def test_staff_who_switched_a_rule_off_get_nothing(db, rules, inbox, event, staff):
