@@ -179,12 +179,28 @@ def withdraw_consent(
 # --- restriction ------------------------------------------------------------------------
 
 
-def _cancel_pending_mail(contact_id: int, reason: str) -> int:
+def _mail_to(contact_id: int):
+    """The outbox rows addressed to the person."""
+    from crm.reminders.models import OutboxMessage
+
+    return OutboxMessage.contact_id == contact_id
+
+
+def _mail_about(contact_id: int):
+    """The outbox rows to the person, or to staff about one of the person's follow-ups."""
+    from crm.followups.models import FollowUp
+    from crm.reminders.models import OutboxMessage
+
+    followup_ids = select(FollowUp.id).where(FollowUp.contact_id == contact_id)
+    return _mail_to(contact_id) | OutboxMessage.followup_id.in_(followup_ids)
+
+
+def _cancel_pending_mail(where, reason: str) -> int:
     from crm.reminders.models import OutboxMessage, OutboxStatus
 
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.contact_id == contact_id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .where(where, OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.CANCELLED, last_error=reason, updated_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
@@ -229,7 +245,7 @@ def restrict_contact(
         raise ServiceError(_("Processing of this contact's data is already restricted."))
     row.restricted_at = now
     row.restriction_reason = reason[:2000]
-    cancelled = _cancel_pending_mail(contact.id, "restricted")
+    cancelled = _cancel_pending_mail(_mail_to(contact.id), "restricted")
     revoked = _revoke_feeds(contact.id, now)
     record(
         "restrict",
@@ -424,14 +440,26 @@ def export_as_csv(data: dict) -> str:
 # --- erasure ----------------------------------------------------------------------------
 
 
-def _erase_from_gifts(contact: Contact, replacement: str) -> None:
-    """Gifts to or from the person keep their value and date, not the person's name."""
+def _names_person(value: Any, name: str) -> bool:
+    return bool(name) and isinstance(value, str) and name.casefold() in value.casefold()
+
+
+def _erase_from_gifts(contact: Contact, replacement: str) -> dict[int, set[str]]:
+    """Gifts to or from the person keep their value and date, not the person's name.
+
+    Returns the fields erased on each gift, by gift id.
+    """
     name = contact.name
+    erased = {}
     for gift in db.session.scalars(select(Gift).where(Gift.contact_id == contact.id)):
+        fields = {"notes"}
         for key in ("giver", "recipient"):
-            if name and name.casefold() in (getattr(gift, key) or "").casefold():
+            if _names_person(getattr(gift, key), name):
                 setattr(gift, key, replacement)
+                fields.add(key)
         gift.notes = ""
+        erased[gift.id] = fields
+    return erased
 
 
 def erased_name(contact_id: int) -> str:
@@ -442,23 +470,33 @@ def erased_name(contact_id: int) -> str:
 def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None = None) -> Contact:
     """Erase a contact by anonymisation (GDPR art. 17); aggregates such as participations stay.
 
-    Names and contact details go, sensitive needs and notes are cleared, queued mail is
-    cancelled, sent mail loses the address and text, feed addresses are revoked, consents are
-    withdrawn, and the audit trail's values about the person are redacted.
+    Names and contact details go, sensitive needs and notes are cleared, follow-ups keep
+    their status, dates and assignee but not their text, queued mail to or about the person is
+    cancelled, and all such mail loses its text (mail to them the address too), feed addresses
+    are revoked, consents are withdrawn, and the audit trail's values about the person are
+    redacted. Free text elsewhere (an event's description, a programme item's "who") is not
+    searched.
     """
-    from crm.followups.models import Interaction
+    from crm.followups.models import FollowUp, Interaction
     from crm.reminders.models import OutboxMessage, ReminderSubscription
 
     now = now or utcnow()
     _refuse_if_erased(contact)
     cid = contact.id
-    cancelled = _cancel_pending_mail(cid, "erased")
+    name = contact.name
+    # Rows stay (cancelled or sent): their idempotency keys keep planners from queueing the
+    # mail again, and the outbox still shows that something was sent when.
+    about_them = _mail_about(cid)
+    cancelled = _cancel_pending_mail(about_them, "erased")
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.contact_id == cid)
-        .values(
-            recipient_email="", recipient_name="", body_text="", body_html="", last_error=ERASED
-        ),
+        .where(about_them)
+        .values(subject=ERASED, body_text="", body_html="", fingerprint="", last_error=ERASED),
+        execution_options={"synchronize_session": False},
+    )
+    # Staff mail about their follow-ups keeps the staff recipient; mail to them loses theirs.
+    db.session.execute(
+        update(OutboxMessage).where(_mail_to(cid)).values(recipient_email="", recipient_name=""),
         execution_options={"synchronize_session": False},
     )
     revoked = _revoke_feeds(cid, now)
@@ -476,9 +514,14 @@ def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None
         update(Interaction).where(Interaction.contact_id == cid).values(note=""),
         execution_options={"synchronize_session": False},
     )
+    # Follow-ups still count in the office's statistics; their text names the person. Through
+    # the ORM, so the version goes up and an edit form opened before cannot write it back.
+    for followup in db.session.scalars(select(FollowUp).where(FollowUp.contact_id == cid)):
+        followup.title = _("Follow-up about an erased contact")
+        followup.outcome = ""
     for membership in contact.memberships:
         membership.role = ""
-    _erase_from_gifts(contact, erased_name(cid))
+    erased_gift_fields = _erase_from_gifts(contact, erased_name(cid))
     contact.first_name = ""
     contact.last_name = erased_name(cid)
     for key in (
@@ -506,8 +549,13 @@ def erase_contact(contact: Contact, *, reason: str = "", now: dt.datetime | None
         redacted += redact_object_history("consent", consent.id)
     for membership in contact.memberships:
         redacted += redact_object_history("membership", membership.id)  # roles name people too
-    for gift_id in db.session.scalars(select(Gift.id).where(Gift.contact_id == cid)):
-        redacted += redact_object_history("gift", gift_id)  # giver/recipient name people
+    for gift_id, fields in erased_gift_fields.items():
+        # The gift stays in the register: its description, direction and value are not personal.
+        redacted += redact_object_history(
+            "gift",
+            gift_id,
+            about=lambda key, value, fields=fields: key in fields or _names_person(value, name),
+        )
     record(
         "erase",
         contact,

@@ -16,12 +16,16 @@ from crm.privacy.models import Purpose
 
 bp.before_request(require_login)
 
+# The erase form's fields are named apart ("erase-reason"): the restrict form on the same
+# page has a reason too, and each label must point at its own field.
+ERASE = "erase"
+
 
 def _page(contact: Contact, status: int = 200, **forms):
     forms.setdefault("consent_form", ConsentForm(formdata=None))
     forms.setdefault("restrict_form", RestrictForm(formdata=None))
     forms.setdefault("export_form", ExportForm(formdata=None))
-    forms.setdefault("erase_form", EraseForm(formdata=None))
+    forms.setdefault("erase_form", EraseForm(formdata=None, prefix=ERASE))
     return render_template(
         "privacy/contact.html",
         contact=contact,
@@ -153,7 +157,7 @@ def export(contact_id: int):
 def erase(contact_id: int):
     """Erase the contact by anonymisation."""
     record = db.get_or_404(Contact, contact_id)
-    form = EraseForm()
+    form = EraseForm(prefix=ERASE)
     if form.validate_on_submit():
         try:
             services.erase_contact(record, reason=form.reason.data)

@@ -107,12 +107,13 @@ def test_admin_restricts_then_export_needs_the_data_subject_box(client, login_as
 
 def test_erasure_needs_the_confirmation_box(client, login_as, db, kari):
     login_as("admin")
-    response = client.post(f"/privacy/contacts/{kari.id}/erase", data={"reason": "request"})
-    assert response.status_code == 422 and 'id="confirm-error"' in response.text
+    response = client.post(f"/privacy/contacts/{kari.id}/erase", data={"erase-reason": "request"})
+    assert response.status_code == 422 and 'id="erase-confirm-error"' in response.text
     db.session.expire_all()
     assert db.session.get(Contact, kari.id).email == "kari@example.no"
     done = client.post(
-        f"/privacy/contacts/{kari.id}/erase", data={"reason": "request", "confirm": "y"}
+        f"/privacy/contacts/{kari.id}/erase",
+        data={"erase-reason": "request", "erase-confirm": "y"},
     )
     assert done.status_code == 302
     db.session.expire_all()
@@ -143,3 +144,15 @@ def test_contact_page_escapes_a_hostile_name_in_the_privacy_panel(client, login_
     login_as("admin")
     page = client.get(f"/contacts/{evil.id}")
     assert "<script>alert(1)</script>" not in page.text
+
+
+def test_each_label_on_the_page_names_one_field(client, login_as, kari):
+    """The restrict and erase forms both ask for a reason: each label points at its own."""
+    import re
+
+    login_as("admin")
+    page = client.get(f"/privacy/contacts/{kari.id}").text
+    ids = re.findall(r'<(?:input|textarea|select)[^>]*\sid="([^"]+)"', page)
+    labelled = re.findall(r'<label[^>]*\sfor="([^"]+)"', page)
+    assert labelled and all(ids.count(target) == 1 for target in labelled), labelled
+    assert {"reason", "erase-reason"} <= set(labelled)
