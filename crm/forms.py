@@ -84,6 +84,11 @@ def apply_service_error(form, error: ServiceError) -> None:
         form.form_errors.append(error.message)
 
 
+def stripped(value):
+    """A field filter: text without the spaces around it (pasted addresses often have some)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class DateInBounds:
     """A validator: the date lies between crm.timeutil's FIRST_DAY and LAST_DAY.
 
@@ -144,4 +149,5 @@ __all__ = [
     "VersionField",
     "apply_service_error",
     "install_form_translations",
+    "stripped",
 ]

@@ -7,16 +7,21 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from crm.auth.services import MIN_PASSWORD_LENGTH
 from crm.enums import Language, Role
+from crm.forms import stripped
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Length(max=254)], filters=[stripped]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Remember me"))
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Email(), Length(max=254)], filters=[stripped]
+    )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=Role.choices, default=Role.VIEWER.value)
     is_active = BooleanField(_l("Active"), default=True)

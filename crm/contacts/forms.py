@@ -6,7 +6,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.enums import Language
-from crm.forms import CountryField, TagsField, VersionField
+from crm.forms import CountryField, TagsField, VersionField, stripped
 
 
 class ContactForm(FlaskForm):
@@ -17,7 +17,7 @@ class ContactForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description=_l("Job title or position, such as Consul General."),
     )
-    email = StringField(_l("Email"), validators=[Optional(), Length(max=254)])
+    email = StringField(_l("Email"), validators=[Optional(), Length(max=254)], filters=[stripped])
     other_emails = TextAreaField(
         _l("Other email addresses"),
         validators=[Optional(), Length(max=5000)],

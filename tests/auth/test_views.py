@@ -138,3 +138,31 @@ def test_healthz_reports_database_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_spaces_around_a_pasted_address_are_dropped(client, login_as, auth, db, make_contact):
+    """Addresses copied from a mail or a spreadsheet often bring a space along."""
+    from crm.contacts.models import Contact
+    from tests.contacts.test_views import contact_form
+
+    login_as("admin")
+    response = client.post(
+        "/users/new",
+        data={
+            "email": " new2@example.org ",
+            "role": "viewer",
+            "is_active": "y",
+            "password": "a-long-password-1",
+        },
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(User).filter_by(email="new2@example.org")) is not None
+    assert (
+        client.post("/contacts/new", data=contact_form(email="\tkari@example.no ")).status_code
+        == 302
+    )
+    assert db.session.scalar(db.select(Contact.email).where(Contact.email.like("%kari%"))) == (
+        "kari@example.no"
+    )
+    client.post("/logout")
+    assert auth.login(" new2@example.org", "a-long-password-1").status_code == 302
