@@ -344,3 +344,24 @@ def test_timeline_page_out_of_range_is_never_an_error(client, login_as, db, make
         assert f'<a href="/organisations/{org.id}#timeline-heading">' in response.text
     else:
         assert "Only meeting" in response.text
+
+
+def test_a_follow_up_of_a_deleted_event_names_it_without_a_dead_link(
+    client, login_as, db, make_event
+):
+    from crm.events.services import delete_event
+    from crm.followups import views
+
+    me = login_as("viewer", locale="en")
+    event = make_event(title="Visit from Turku")
+    services.create_followup(  # due today: the home page lists it too
+        title="Send photos", event_id=event.id, assignee_id=me.id, due_on=views.today()
+    )
+    db.session.commit()
+    assert f'href="/events/{event.id}"' in client.get("/followups/").text
+    delete_event(event)
+    db.session.commit()
+    for path in ("/followups/", "/"):
+        page = client.get(path).text
+        assert "Visit from Turku (deleted)" in page, path
+        assert f'href="/events/{event.id}"' not in page, path
