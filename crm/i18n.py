@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -269,6 +270,11 @@ def register_template_helpers(app) -> None:
     @app.template_filter("number")
     def _number(value):
         return "" if value is None else format_decimal(value)
+
+    @app.template_filter("kroner")
+    def _kroner(ore):
+        """An amount kept in øre, in kroner with two decimals as the language writes them."""
+        return "" if ore is None else format_decimal(Decimal(ore) / 100, format="#,##0.00")
 
     app.add_template_global(country_options)
 

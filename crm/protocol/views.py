@@ -229,7 +229,6 @@ def gifts():
         "protocol/gifts.html",
         page=page,
         directions=GiftDirection.choices(),
-        format_nok=services.format_nok,
     )
 
 

@@ -238,7 +238,6 @@ def _annual_context(year: int) -> dict:
         "range": _range(period),
         # Public bodies report gifts given and received: the register's year goes in too.
         "gifts": protocol_services.gifts_for_year(year),
-        "format_nok": protocol_services.format_nok,
     }
 
 

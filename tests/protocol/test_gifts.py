@@ -34,7 +34,7 @@ def test_coordinator_registers_gift_for_an_event(client, login_as, make_event, m
     assert (gift.value_ore, gift.event_id, gift.organisation_id) == (125050, event.id, org.id)
     page = client.get("/gifts/")
     assert "Book about Trondheim" in page.text
-    assert "1250.50" in page.text
+    assert "1,250.50" in page.text
 
 
 @pytest.mark.parametrize(
@@ -104,3 +104,11 @@ def test_edit_with_old_version_is_refused(client, login_as, db):
 def test_viewer_cannot_register_gifts(client, login_as):
     login_as("viewer")
     assert client.post("/gifts/new", data=gift_form()).status_code == 403
+
+
+@pytest.mark.parametrize("locale, shown", [("nb", "1\u00a0250,50"), ("en", "1,250.50")])
+def test_the_register_writes_amounts_as_the_language_does(client, login_as, locale, shown):
+    login_as("coordinator", locale=locale)
+    assert client.post("/gifts/new", data=gift_form(value="1250,50")).status_code == 302
+    page = client.get("/gifts/").text
+    assert f"<td>{shown}</td>" in page

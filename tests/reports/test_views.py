@@ -201,6 +201,6 @@ def test_annual_report_lists_the_years_gifts(client, login_as, db, app):
     page = client.get("/reports/annual/2025").text
     assert "Gifts given and received" in page
     assert "Nidaros Cathedral in silver" in page and "Mayor of Darmstadt" in page
-    assert ">1250.00<" in page
+    assert ">1,250.00<" in page
     assert "Last year&#39;s vase" not in page and "Last year's vase" not in page
     assert "No gifts were registered" in client.get("/reports/annual/2023").text
