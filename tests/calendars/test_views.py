@@ -237,3 +237,29 @@ def test_preview_names_an_event_whose_rule_cannot_be_used_and_the_import_leaves_
     batch = db.session.scalar(select(ImportBatch))
     assert client.post(f"/calendars/public/import/{batch.id}").status_code == 302
     assert db.session.scalars(select(Event.uid)).all() == ["breakfast-1"]
+
+
+def test_a_file_with_nothing_to_import_says_so_and_offers_no_import(
+    client, login_as, db, public_calendar
+):
+    login_as("coordinator", locale="en")
+    todo_only = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"
+        b"BEGIN:VTODO\r\nUID:t1\r\nSUMMARY:Buy gifts\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+    once = client.post(
+        "/calendars/public/import",
+        data={"file": (io.BytesIO(OUTLOOK), "outlook.ics")},
+        content_type="multipart/form-data",
+    )
+    client.post(f"/calendars/public/import/{db.session.scalar(select(ImportBatch.id))}")
+    for content in (todo_only, OUTLOOK):  # no events; the same events again, unchanged
+        preview = client.post(
+            "/calendars/public/import",
+            data={"file": (io.BytesIO(content), "again.ics")},
+            content_type="multipart/form-data",
+        )
+        assert preview.status_code == 200, preview.text
+        assert "Nothing in this file to import." in preview.text
+        assert "/calendars/public/import/" not in preview.text  # no form to confirm
+    assert "Nothing in this file to import." not in once.text

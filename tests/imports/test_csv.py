@@ -345,3 +345,12 @@ def test_cli_dry_run_lists_bad_rows_and_saves_nothing(runner, db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "line 3" in result.output and "Would import: 1 new" in result.output
     assert count(db, Contact) == 0
+
+
+def test_a_file_with_nothing_to_import_says_so_and_offers_no_import(client, login_as, db):
+    login_as("coordinator", locale="en")
+    response = upload(client, "first_name;last_name;email\n")  # the header alone
+    assert response.status_code == 200
+    assert "Nothing in this file to import." in response.text
+    assert "/confirm" not in response.text
+    assert "Nothing in this file to import." not in upload(client, CONTACTS_NB).text
