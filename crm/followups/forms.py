@@ -51,9 +51,9 @@ class FollowUpForm(FlaskForm):
         _l("Assignee"), choices=assignee_choices, coerce=_int_or_zero, validate_choice=False
     )
     outcome = TextAreaField(_l("Outcome note"), validators=[Optional(), Length(max=10000)])
-    event_id = HiddenField()
-    contact_id = HiddenField()
-    organisation_id = HiddenField()
+    event_id = HiddenField(_l("Event"))  # labelled: an error names it in the summary
+    contact_id = HiddenField(_l("Contact"))
+    organisation_id = HiddenField(_l("Organisation"))
     version = VersionField()
 
 
@@ -84,6 +84,6 @@ class InteractionForm(FlaskForm):
     kind = SelectField(_l("What happened"), choices=InteractionKind.choices)
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=10000)])
-    contact_id = HiddenField()
-    organisation_id = HiddenField()
+    contact_id = HiddenField(_l("Contact"))
+    organisation_id = HiddenField(_l("Organisation"))
     next = HiddenField()

@@ -1,6 +1,7 @@
 """Follow-up pages: my list, one-click done, new/edit/drop, several from an event, timelines."""
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -365,3 +366,14 @@ def test_a_follow_up_of_a_deleted_event_names_it_without_a_dead_link(
         page = client.get(path).text
         assert "Visit from Turku (deleted)" in page, path
         assert f'href="/events/{event.id}"' not in page, path
+
+
+def test_an_error_on_a_hidden_link_names_it_in_the_page_language(client, login_as, db):
+    """A follow-up for an event that is gone: the summary says "Arrangement", not "Event Id"."""
+    login_as("coordinator", locale="nb")
+    response = client.post("/followups/new", data={"title": "Send bilder", "event_id": "999999"})
+    assert response.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+    assert "Rett opp følgende: Arrangement: Velg en eksisterende post." in text
+    assert "Event Id" not in text
+    assert db.session.scalar(db.select(db.func.count()).select_from(FollowUp)) == 0
