@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 
-from flask import Flask, current_app, flash, g, request, session
+from flask import Flask, abort, current_app, flash, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
@@ -93,6 +93,25 @@ def set_security_headers(response):
         # static files say how they may be cached themselves.
         headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def refuse_nul_characters():
+    """before_request: a NUL character in a query string or form is refused (400), unread.
+
+    PostgreSQL cannot store NUL in text, so a save would end in an error, and no keyboard
+    types one: it comes with pasted binary or a hand-made request. The JSON API checks its
+    own bodies (crm.api.parsing.text).
+    """
+    sent = (*request.args.listvalues(), *request.form.listvalues())
+    if not any("\x00" in value for values in sent for value in values):
+        return None
+    if request.path.startswith("/api/"):
+        abort(400)
+    message = _(
+        "The form or the address contained a NUL character, which cannot be stored. "
+        "Remove it and try again."
+    )
+    return render_template("errors/400.html", message=message), 400
 
 
 def enforce_session_timeouts():
@@ -219,6 +238,7 @@ def register_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.session_interface = FeedFriendlySessionInterface()
     app.after_request(set_security_headers)
+    app.before_request(refuse_nul_characters)
     app.before_request(enforce_session_timeouts)
     user_logged_in.connect(_on_login, app)
     user_loaded_from_cookie.connect(_on_cookie_login, app)

@@ -22,6 +22,7 @@ A file that cannot be read at all raises ImportFileError naming the line; an eve
 be read becomes an item with an error and is left out, and the rest imports in one transaction.
 """
 
+import codecs
 import datetime as dt
 import hashlib
 import re
@@ -171,7 +172,10 @@ def resolve_zone(tzid: str | None) -> str | None:
 
 
 def decode(content: bytes) -> str:
-    """The file's text: UTF-8 (with or without a byte-order mark), else Windows-1252."""
+    """The file's text: UTF-16 when it starts with its byte-order mark, else UTF-8 (with or
+    without one), else Windows-1252."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content.decode("utf-16", errors="replace")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -196,9 +200,20 @@ def check_structure(text: str) -> list[tuple[int, dict[str, int]]]:
         elif line.strip():
             logical.append((number, line))
     for number, line in logical:
+        if "\x00" in line:  # binary, or a text no database column can hold
+            raise ImportFileError(
+                _(
+                    "Line %(line)s contains a NUL character: this is not a text calendar file.",
+                    line=number,
+                )
+            )
         if not _CONTENT_LINE.match(line):
             raise ImportFileError(
-                _("Line %(line)s is not an iCalendar line: %(text)s", line=number, text=line[:60])
+                _(
+                    "Line %(line)s is not an iCalendar line: %(text)s",
+                    line=number,
+                    text="".join(c if c.isprintable() else "\ufffd" for c in line[:60]),
+                )
             )
         name, _sep, value = line.partition(":")
         name = name.split(";")[0].upper()

@@ -40,11 +40,14 @@ class ParsedCsv:
 def decode(content: bytes) -> str:
     """The file's text: UTF-8 with or without a byte-order mark, else a clear error."""
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
+        text = "\x00"  # as for a NUL: not text
+    if "\x00" in text:  # binary, UTF-16, or a text no database column can hold
         raise ServiceError(
             _('The file is not UTF-8 text. Save it as "CSV UTF-8" and try again.'), field="file"
-        ) from None
+        )
+    return text
 
 
 def sniff_delimiter(text: str) -> str:
@@ -63,11 +66,17 @@ def parse(content: bytes) -> ParsedCsv:
     if not text.strip():
         raise ServiceError(_("The file is empty."), field="file")
     delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as error:
+        rows = list(reader)
+    except csv.Error:  # its message is Python's, in English: say where instead
         raise ServiceError(
-            _("The file is not a valid CSV file: %(error)s", error=str(error)), field="file"
+            _(
+                "The file is not a valid CSV file: line %(line)s cannot be read "
+                "(a quotation mark that is not closed?).",
+                line=reader.line_num,
+            ),
+            field="file",
         ) from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:

@@ -263,3 +263,24 @@ def test_a_file_with_nothing_to_import_says_so_and_offers_no_import(
         assert "Nothing in this file to import." in preview.text
         assert "/calendars/public/import/" not in preview.text  # no form to confirm
     assert "Nothing in this file to import." not in once.text
+
+
+def test_a_utf16_file_imports_and_a_nul_character_is_refused(client, login_as, db, public_calendar):
+    """Windows programs may save UTF-16; a NUL is binary, and no database column holds it."""
+    login_as("coordinator", locale="en")
+
+    def preview(content: bytes):
+        return client.post(
+            "/calendars/public/import",
+            data={"file": (io.BytesIO(content), "x.ics")},
+            content_type="multipart/form-data",
+        )
+
+    nul = preview(OUTLOOK.replace(b"SUMMARY:", b"SUMMARY:nul\x00", 1))
+    assert nul.status_code == 422
+    assert re.search(r"Line \d+ contains a NUL character", nul.text)
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+    utf16 = preview(OUTLOOK.decode("utf-8").encode("utf-16"))
+    assert utf16.status_code == 200 and "Møte med konsulatet" in utf16.text
+    client.post(f"/calendars/public/import/{db.session.scalar(select(ImportBatch.id))}")
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 2

@@ -52,9 +52,25 @@ def test_parse_reads_utf8_with_or_without_bom_and_sniffs_the_delimiter(bom, deli
     assert parsed.rows == [["Ørsta kommune", "Ørsta"]]
 
 
-def test_parse_refuses_a_file_that_is_not_utf8():
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Navn;By\nTromsø;Tromsø\n".encode("latin-1"),
+        "Navn;By\nTromsø;Tromsø\n".encode("utf-16"),  # valid UTF-8 bytes, with NULs
+        b"Navn;By\nKa\x00ri;Oslo\n",  # no database column holds a NUL
+    ],
+)
+def test_parse_refuses_a_file_that_is_not_utf8_text(content):
     with pytest.raises(ServiceError, match="UTF-8"):
-        csvfile.parse("Navn;By\nTromsø;Tromsø\n".encode("latin-1"))
+        csvfile.parse(content)
+
+
+def test_a_broken_quote_is_named_by_its_line_in_the_page_language(app, fresh_locale):
+    broken = 'Navn;By\nTromsø;Tromsø\n"Bodø;Bodø\n'.encode()
+    with app.test_request_context(), force_locale("nb"):
+        with pytest.raises(ServiceError) as refused:
+            csvfile.parse(broken)
+    assert "linje 3" in refused.value.message and "unexpected" not in refused.value.message
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n", b"\xef\xbb\xbf"])

@@ -88,3 +88,25 @@ def test_script_in_names_is_escaped_on_every_page(
     assert "/organisations/<int:org_id>" in shown_escaped
     assert "/audit/" in shown_escaped
     assert "/" in shown_escaped
+
+
+def test_a_nul_character_is_refused_before_anything_reads_it(client, login_as, db):
+    """PostgreSQL cannot store NUL; a form or query carrying one gets a clear 400."""
+    from crm.contacts.models import Contact
+    from crm.events.models import Event
+    from tests.contacts.test_views import contact_form
+    from tests.events.test_views import event_form
+
+    login_as("coordinator", locale="en")
+    for response in (
+        client.post("/events/new", data=event_form(title="nul\x00byte")),
+        client.post("/contacts/new", data=contact_form(first_name="Å\x00se")),
+        client.get("/contacts/?q=a%00b"),
+    ):
+        assert response.status_code == 400
+        assert "contained a NUL character, which cannot be stored" in response.text
+    api = client.get("/api/contacts?q=a%00b")
+    assert api.status_code == 400 and api.is_json
+    for model in (Event, Contact):
+        assert db.session.scalar(db.select(db.func.count()).select_from(model)) == 0
+    assert client.get("/contacts/?q=a").status_code == 200  # the rest still reads as before
