@@ -32,6 +32,19 @@ class UserForm(FlaskForm):
     )
 
 
+class NewUserForm(UserForm):
+    """A new user needs a password; the editing form's "leave empty" does not apply."""
+
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(message=_l("Enter a password for the new user.")),
+            Length(min=MIN_PASSWORD_LENGTH, max=200),
+        ],
+        description=_l("At least 12 characters."),
+    )
+
+
 class LanguageForm(FlaskForm):
     locale = SelectField(
         _l("Language"),

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from crm.audit.services import acting_as, record
 from crm.auth import bp, services, throttle
 from crm.auth.access import admin_required, login_required
-from crm.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, UserForm
+from crm.auth.forms import LanguageForm, LoginForm, NewUserForm, PasswordChangeForm, UserForm
 from crm.auth.models import User
 from crm.errors import ServiceError
 from crm.extensions import db
@@ -205,26 +205,23 @@ def users():
 @admin_required
 def new_user():
     """Create a staff user."""
-    form = UserForm()
+    form = NewUserForm()
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors.append(_("Enter a password for the new user."))
+        try:
+            user = services.create_user(
+                email=form.email.data,
+                password=form.password.data,
+                role=form.role.data,
+                name=form.name.data or "",
+            )
+            user.is_active_user = form.is_active.data
+        except ServiceError as error:
+            db.session.rollback()
+            apply_service_error(form, error)
         else:
-            try:
-                user = services.create_user(
-                    email=form.email.data,
-                    password=form.password.data,
-                    role=form.role.data,
-                    name=form.name.data or "",
-                )
-                user.is_active_user = form.is_active.data
-            except ServiceError as error:
-                db.session.rollback()
-                apply_service_error(form, error)
-            else:
-                db.session.commit()
-                flash(_("User %(name)s created.", name=user.display_name), "success")
-                return redirect(url_for("auth.users"))
+            db.session.commit()
+            flash(_("User %(name)s created.", name=user.display_name), "success")
+            return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=None)
 
 

@@ -166,3 +166,15 @@ def test_spaces_around_a_pasted_address_are_dropped(client, login_as, auth, db, 
     )
     client.post("/logout")
     assert auth.login(" new2@example.org", "a-long-password-1").status_code == 302
+
+
+def test_the_new_user_form_asks_for_a_password_at_once(client, login_as, db):
+    """All missing fields are named on the first try; "leave empty" is for editing only."""
+    login_as("admin", locale="en")
+    form = client.get("/users/new").text
+    assert "At least 12 characters." in form and "Leave empty" not in form
+    refused = client.post("/users/new", data={"role": "viewer"})
+    assert refused.status_code == 200
+    assert 'id="email-error"' in refused.text and 'id="password-error"' in refused.text
+    assert "Enter a password for the new user." in refused.text
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1  # the admin
