@@ -8,7 +8,7 @@ import re
 import secrets
 import time
 
-from flask import Flask, abort, current_app, flash, g, render_template, request, session
+from flask import Flask, current_app, flash, g, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import logout_user, user_loaded_from_cookie, user_logged_in
@@ -100,13 +100,13 @@ def refuse_nul_characters():
 
     PostgreSQL cannot store NUL in text, so a save would end in an error, and no keyboard
     types one: it comes with pasted binary or a hand-made request. The JSON API checks its
-    own bodies (crm.api.parsing.text).
+    own parameters and bodies, naming the field (crm.api.parsing).
     """
+    if request.path.startswith("/api/"):
+        return None
     sent = (*request.args.listvalues(), *request.form.listvalues())
     if not any("\x00" in value for values in sent for value in values):
         return None
-    if request.path.startswith("/api/"):
-        abort(400)
     message = _(
         "The form or the address contained a NUL character, which cannot be stored. "
         "Remove it and try again."

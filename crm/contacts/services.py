@@ -202,7 +202,7 @@ def delete_contact(
     Unless `confirmed`, a contact that other records link to is kept, and those records
     are returned (counted) for the user to confirm; None means it was deleted.
     """
-    check_version(contact, version)
+    check_version(contact, version, deleting=True)
     if not confirmed:
         linked = linked_records(contact)
         if linked:

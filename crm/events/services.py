@@ -751,7 +751,7 @@ def update_event(event: Event, *, version: int | None = None, **data) -> Event:
 
 def delete_event(event: Event, *, version: int | None = None) -> None:
     """Soft delete: the event is hidden but stays, cancelled, so calendar feeds drop it."""
-    check_version(event, version)
+    check_version(event, version, deleting=True)
     event.deleted_at = utcnow()
     event.status = EventStatus.CANCELLED
     db.session.flush()

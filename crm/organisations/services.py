@@ -190,7 +190,7 @@ def delete_organisation(
     Unless `confirmed`, an organisation that other records link to is kept, and those
     records are returned (counted) for the user to confirm; None means it was deleted.
     """
-    check_version(org, version)
+    check_version(org, version, deleting=True)
     if not confirmed:
         linked = linked_records(org)
         if linked:

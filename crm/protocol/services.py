@@ -359,7 +359,7 @@ def update_agreement(
 
 def delete_agreement(agreement: Agreement, *, version: int | None = None) -> None:
     """Delete an agreement (its queued reminders are cancelled by the next planning run)."""
-    check_version(agreement, version)
+    check_version(agreement, version, deleting=True)
     db.session.delete(agreement)
     db.session.flush()
 

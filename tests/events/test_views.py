@@ -632,3 +632,18 @@ def test_when_reads_hours_and_minutes(client, login_as, make_event, locale, show
     page = client.get(f"/events/{event.id}").text
     assert shown in " ".join(page.replace("\u202f", " ").split())
     assert "11:00:00" not in page
+
+
+@pytest.mark.parametrize("kind", ["event", "organisation", "contact"])
+def test_a_refused_delete_says_it_was_not_deleted(
+    client, login_as, db, make_event, make_org, make_contact, kind
+):
+    """The user asked to delete, not to edit: the message says what did not happen."""
+    record = {"event": make_event, "organisation": make_org, "contact": make_contact}[kind]()
+    path = {"event": "events", "organisation": "organisations", "contact": "contacts"}[kind]
+    login_as("coordinator", locale="en")
+    response = client.post(
+        f"/{path}/{record.id}/delete", data={"version": record.version - 1}, follow_redirects=True
+    )
+    assert "so it was not deleted" in response.text
+    assert "Your changes were not saved" not in response.text

@@ -67,9 +67,8 @@ def test_parse_refuses_a_file_that_is_not_utf8_text(content):
 
 def test_a_broken_quote_is_named_by_its_line_in_the_page_language(app, fresh_locale):
     broken = 'Navn;By\nTromsø;Tromsø\n"Bodø;Bodø\n'.encode()
-    with app.test_request_context(), force_locale("nb"):
-        with pytest.raises(ServiceError) as refused:
-            csvfile.parse(broken)
+    with app.test_request_context(), force_locale("nb"), pytest.raises(ServiceError) as refused:
+        csvfile.parse(broken)
     assert "linje 3" in refused.value.message and "unexpected" not in refused.value.message
 
 
