@@ -3,6 +3,7 @@
 import flask_wtf.form
 from flask import current_app, has_request_context
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import Form, HiddenField, IntegerField, SelectField, StringField
@@ -122,12 +123,23 @@ class CountryField(SelectField):
 
 
 class TagsField(StringField):
-    """Comma-separated tags; shows a model's tag list as "a, b"."""
+    """Comma-separated tags; shows a model's tag list as "a, b". A tag too long is refused
+    here, where the user can shorten it (parse_tags would cut it)."""
 
     def _value(self):
         if isinstance(self.data, list):
             return ", ".join(str(t) for t in self.data)
         return self.data or ""
+
+    def pre_validate(self, form):
+        from crm.tags import TAG_MAX
+
+        if isinstance(self.data, str):
+            for tag in self.data.split(","):
+                if len(" ".join(tag.split())) > TAG_MAX:
+                    raise ValidationError(
+                        _("A tag can have at most %(count)s characters.", count=TAG_MAX)
+                    )
 
 
 class VersionField(HiddenField):

@@ -6,6 +6,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.db import intpk
 from crm.extensions import db
 
+# A tag's length: the forms refuse a longer one; files and the API have theirs cut to it.
+TAG_MAX = 60
+
 
 class Tag(db.Model):
     """A short label, stored lower-case so that "NTNU" and "ntnu" are one tag."""
@@ -14,7 +17,7 @@ class Tag(db.Model):
     __table_args__ = (UniqueConstraint("name"),)
 
     id: Mapped[intpk]
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(TAG_MAX))
 
     def __str__(self) -> str:
         return self.name
@@ -41,7 +44,7 @@ def parse_tags(text: str | list[str] | None) -> list[str]:
     items = text if isinstance(text, list) else text.split(",")
     seen: list[str] = []
     for item in items:
-        name = " ".join(str(item).split()).lower()[:60]
+        name = " ".join(str(item).split()).lower()[:TAG_MAX]
         if name and name not in seen:
             seen.append(name)
     return seen

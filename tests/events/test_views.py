@@ -647,3 +647,15 @@ def test_a_refused_delete_says_it_was_not_deleted(
     )
     assert "so it was not deleted" in response.text
     assert "Your changes were not saved" not in response.text
+
+
+def test_a_tag_too_long_is_refused_not_cut(client, login_as, db):
+    """The user shortens it; a tag cut in silence would read wrong wherever it shows."""
+    login_as("coordinator", locale="en")
+    long_tag = "international cooperation on sustainable urban mobility solutions"  # 66
+    refused = client.post("/events/new", data=event_form(tags=f"science, {long_tag}"))
+    assert refused.status_code == 200
+    assert "A tag can have at most 60 characters." in refused.text
+    assert count(db, Event) == 0
+    fits = client.post("/events/new", data=event_form(tags=f"science, {long_tag[:60]}"))
+    assert fits.status_code == 302
