@@ -86,6 +86,12 @@ def _get_event(event_id: int) -> Event:
     return event
 
 
+def _deleted(event_id: int) -> bool:
+    """Whether the event exists and is deleted (a form sent for it tells its user so)."""
+    event = db.session.get(Event, event_id)
+    return event is not None and event.is_deleted
+
+
 @bp.app_template_global("status_badge")
 def status_badge(status: EventStatus) -> Markup:
     """An event's status as a coloured badge; each (status, language) is made once.
@@ -201,7 +207,13 @@ def new():
 @bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(event_id: int):
-    """Edit an event; refused if someone else saved it meanwhile."""
+    """Edit an event; refused if someone else saved it, or deleted it, meanwhile."""
+    if request.method == "POST" and _deleted(event_id):
+        message = _(
+            "Someone else deleted this event while you were editing it, so your changes were "
+            "not saved."
+        )
+        return render_template("errors/409.html", message=message), 409
     event = _get_event(event_id)
     if request.method == "GET":
         form = EventForm(data=event_form_data(event), zone=event.timezone, event=event)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm.events.models import Event, Participation, ProgrammeItem
+from tests.html_forms import form_fields
 
 OSLO = ZoneInfo("Europe/Oslo")
 UTC = dt.UTC
@@ -659,3 +660,17 @@ def test_a_tag_too_long_is_refused_not_cut(client, login_as, db):
     assert count(db, Event) == 0
     fits = client.post("/events/new", data=event_form(tags=f"science, {long_tag[:60]}"))
     assert fits.status_code == 302
+
+
+def test_saving_an_event_someone_deleted_meanwhile_says_so(client, login_as, db, make_event):
+    from crm.events.services import delete_event
+
+    event = make_event(title="Visit")
+    login_as("coordinator", locale="en")
+    fields = form_fields(client.get(f"/events/{event.id}/edit").text).fields
+    delete_event(event)  # by someone else, while the form is open
+    db.session.commit()
+    response = client.post(f"/events/{event.id}/edit", data={**fields, "venue": "Britannia"})
+    assert response.status_code == 409
+    assert "Someone else deleted this event while you were editing it" in response.text
+    assert client.get(f"/events/{event.id}/edit").status_code == 404  # the page is gone
