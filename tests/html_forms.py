@@ -43,7 +43,7 @@ class FormFields(HTMLParser):
             self.inside = False
         elif tag == "select":
             self._select = None
-        elif tag == "textarea":  # a browser drops the newline that starts a textarea
+        elif tag == "textarea" and self._textarea:  # a browser drops its first newline
             value = self.fields[self._textarea]
             self.fields[self._textarea] = (
                 value[2:]

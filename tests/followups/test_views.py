@@ -377,3 +377,15 @@ def test_an_error_on_a_hidden_link_names_it_in_the_page_language(client, login_a
     assert "Rett opp følgende: Arrangement: Velg en eksisterende post." in text
     assert "Event Id" not in text
     assert db.session.scalar(db.select(db.func.count()).select_from(FollowUp)) == 0
+
+
+def test_the_form_reader_skips_textareas_of_other_forms():
+    """tests.html_forms reads one form of a page; a textarea elsewhere is not its business."""
+    from tests.html_forms import form_fields
+
+    page = (
+        '<form action="/a"><textarea name="note">\nkept</textarea></form>'
+        '<form action="/b"><input name="title" value="B"><textarea name="x">y</textarea></form>'
+    )
+    assert form_fields(page, "/a").fields == {"note": "kept"}
+    assert form_fields(page, "/b").fields == {"title": "B", "x": "y"}
