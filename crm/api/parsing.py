@@ -12,11 +12,8 @@ from flask import request
 from flask_babel import gettext as _
 
 from crm.api.errors import ApiError
-
-# Whole numbers are 32-bit integers on PostgreSQL; larger ones are a database error.
-MAX_INT = 2**31 - 1
-# Dates far outside any event's life overflow when turned into instants and back.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+from crm.db import MAX_ID as MAX_INT  # whole numbers are 32-bit integers on PostgreSQL
+from crm.timeutil import FIRST_DAY, LAST_DAY, in_bounds
 
 
 class Invalid(Exception):
@@ -141,7 +138,7 @@ def instant(value):
     parsed = _parse_datetime(value)
     if parsed is None or parsed.tzinfo is None:
         raise Invalid(_("Give a date and time with its offset, such as 2026-05-17T10:00:00+02:00."))
-    if not _in_range(parsed.date()):
+    if not in_bounds(parsed.date()):
         raise Invalid(_out_of_range())
     return parsed
 
@@ -153,13 +150,9 @@ def date(value):
     day = _parse_date(value) if isinstance(value, str) else None
     if day is None:
         raise Invalid(_("Give a date such as 2026-05-17."))
-    if not _in_range(day):
+    if not in_bounds(day):
         raise Invalid(_out_of_range())
     return day
-
-
-def _in_range(day: dt.date) -> bool:
-    return FIRST_DAY <= day <= LAST_DAY
 
 
 def _out_of_range() -> str:
@@ -270,7 +263,7 @@ def arg_date(name: str) -> dt.date | None:
     day = _parse_date(raw)
     if day is None:
         raise _bad_arg(name, _("Give a date such as 2026-05-17."))
-    if not _in_range(day):
+    if not in_bounds(day):
         raise _bad_arg(name, _out_of_range())
     return day
 
@@ -293,7 +286,7 @@ def arg_date_or_instant(name: str, zone) -> dt.datetime | None:
                 name, _("Give a date (2026-05-17) or a date and time (2026-05-17T10:00:00Z).")
             )
         parsed = dt.datetime.combine(day, dt.time(0))
-    if not _in_range(parsed.date()):
+    if not in_bounds(parsed.date()):
         raise _bad_arg(name, _out_of_range())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)

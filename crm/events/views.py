@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.access import editor_required, require_login
-from crm.db import utcnow
+from crm.db import as_id, utcnow
 from crm.enums import EventKind, EventStatus, ParticipationRole, Visibility
 from crm.errors import ServiceError
 from crm.events import bp, services
@@ -29,8 +29,6 @@ from crm.timeutil import in_bounds
 bp.before_request(require_login)
 log = logging.getLogger(__name__)
 
-# The largest id an integer column holds on PostgreSQL; a bigger one would be a database error.
-MAX_ID = 2**31 - 1
 # A recurring event's page lists its next few dates, looked for this far ahead.
 UPCOMING = 5
 UPCOMING_WINDOW = dt.timedelta(days=400)
@@ -53,11 +51,8 @@ def _organisation_arg() -> tuple[Organisation | None, bool]:
     value = request.args.get("organisation", "").strip()
     if not value:
         return None, False
-    try:
-        org_id = int(value)
-    except ValueError:
-        return None, True
-    org = db.session.get(Organisation, org_id) if 0 < org_id <= MAX_ID else None
+    org_id = as_id(value)
+    org = db.session.get(Organisation, org_id) if org_id else None
     return org, org is None
 
 

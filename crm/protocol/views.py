@@ -18,6 +18,7 @@ from crm.pagination import paginate
 from crm.protocol import bp, services
 from crm.protocol.forms import AgreementForm, GiftForm, ItemDetailForm
 from crm.protocol.models import Agreement, AgreementState, Gift, GiftDirection
+from crm.timeutil import FIRST_DAY, LAST_DAY
 
 bp.before_request(require_login)
 
@@ -213,7 +214,7 @@ def agreement_delete(agreement_id: int):
 def _gift_filters() -> dict:
     year = request.args.get("year", type=int)
     return {
-        "year": year if year and 1900 <= year <= 2999 else None,
+        "year": year if year and FIRST_DAY.year <= year <= LAST_DAY.year else None,
         "direction": request.args.get("direction", ""),
         "q": request.args.get("q", ""),
         "event_id": request.args.get("event_id", type=int),

@@ -14,12 +14,13 @@ from crm.i18n import country_name
 from crm.protocol import services as protocol_services
 from crm.reports import bp, csvexport, services
 from crm.reports.services import Indicators, Period
+from crm.timeutil import FIRST_DAY, LAST_DAY
 
 bp.before_request(require_login)
 
 # Dark enough for 3:1 against white (WCAG 1.4.11), and distinct from each other.
 PALETTE = ["#1f5fa8", "#b3401b", "#2e7d32", "#6a3d9a", "#7a5c00", "#00717d", "#5d4037"]
-MIN_YEAR, MAX_YEAR = 1900, 2999
+MIN_YEAR, MAX_YEAR = FIRST_DAY.year, LAST_DAY.year  # the years the app takes dates in
 ANNUAL_EVENT_LIMIT = 500
 
 
