@@ -515,7 +515,7 @@ def _programme_items(event: Event, items: Iterable[dict]) -> list[ProgrammeItem]
             "title": title[:300],
             "who": (item.get("who") or "").strip(),
         }
-        result.append((_row_id(item.get("id")), values))
+        result.append((as_id(item.get("id")), values))
     existing = {item.id: item for item in event.programme if item.id is not None}
     programme = []
     for row_id, values in result:
@@ -527,14 +527,6 @@ def _programme_items(event: Event, items: Iterable[dict]) -> list[ProgrammeItem]
                 setattr(kept, name, value)
             programme.append(kept)
     return programme
-
-
-def _row_id(value) -> int | None:
-    """A form row's hidden id, or None when it has none (or not a number)."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _participant(
