@@ -19,6 +19,13 @@ from crm.extensions import db as _db
 from tests.databases import own_database
 
 OSLO = ZoneInfo("Europe/Oslo")
+
+
+def office_today() -> dt.date:
+    """Today where the office is (the app's day): the machine's UTC date differs after 23:00."""
+    return dt.datetime.now(OSLO).date()
+
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import OSLO, PASSWORD
+from tests.conftest import OSLO, PASSWORD, office_today
 from tests.e2e.conftest import ADMIN_EMAIL, log_in, press_and_load, submit, visit
 
 
@@ -287,7 +287,7 @@ def test_log_a_delegation_visit_with_programme_and_participants(
     page = admin_page
     make_org_in_app("Göteborgs Stad")
     make_contact_in_app("Mikko", "Virtanen")
-    day = dt.date.today().isoformat()
+    day = office_today().isoformat()
     visit(page, "/")
     submit(page, page.get_by_role("link", name="Registrer et delegasjonsbesøk").first)
     expect(page.get_by_role("heading", level=1)).to_have_text("Registrer et delegasjonsbesøk")
@@ -336,7 +336,7 @@ def test_imported_rule_is_shown_and_kept_by_the_event_form(admin_page, live_app)
 
     page = admin_page
     rule = "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"
-    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(9), OSLO)
+    start = dt.datetime.combine(office_today() + dt.timedelta(days=1), dt.time(9), OSLO)
     with live_app.app_context():
         event = create_event(
             title="Språkkafé",
@@ -363,7 +363,7 @@ def test_event_shows_in_the_calendar(admin_page, live_app, screenshot):
     from crm.events.services import create_event
 
     page = admin_page
-    today = dt.date.today()
+    today = office_today()
     with live_app.app_context():
         from crm.extensions import db
 
@@ -472,7 +472,7 @@ def test_pickers_tell_two_records_with_one_name_apart(admin_page, live_app):
     from crm.organisations.services import create_organisation
 
     page = admin_page
-    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(10), OSLO)
+    start = dt.datetime.combine(office_today() + dt.timedelta(days=2), dt.time(10), OSLO)
     with live_app.app_context():
         event = create_event(
             title="Navnebesøk",
@@ -514,7 +514,7 @@ def test_the_calendar_fetches_every_page_when_events_repeat(admin_page, live_app
     from crm.extensions import db
 
     page = admin_page
-    first = dt.date.today().replace(day=1)
+    first = office_today().replace(day=1)
     with live_app.app_context():
         create_event(  # first in the month, with more occurrences than there are events
             title="Morgenmøte",

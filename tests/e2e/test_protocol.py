@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import OSLO
+from tests.conftest import OSLO, office_today
 from tests.e2e.conftest import ADMIN_EMAIL, submit, visit
 
 
@@ -27,7 +27,7 @@ def test_plan_a_two_day_delegation_visit(nb_admin_page, live_app, screenshot):
     from crm.extensions import db
 
     page = nb_admin_page
-    first = dt.date.today() + dt.timedelta(days=14)
+    first = office_today() + dt.timedelta(days=14)
     second = first + dt.timedelta(days=1)
     with live_app.app_context():
         # Another event already holds the council chamber on the first morning.
@@ -109,7 +109,7 @@ def test_agreement_and_gift_pages(nb_admin_page, live_app):
     page.get_by_label("Tittel", exact=True).fill("Samarbeidsavtale Trondheim–Vilnius")
     page.get_by_label("Parter").select_option(label="Vilniaus miestas")
     page.get_by_label("Kategori").select_option(label="Prosjektavtale")
-    page.get_by_label("Gyldig til").fill((dt.date.today() + dt.timedelta(days=60)).isoformat())
+    page.get_by_label("Gyldig til").fill((office_today() + dt.timedelta(days=60)).isoformat())
     submit(page, page.get_by_role("button", name="Lagre"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Samarbeidsavtale Trondheim–Vilnius")
     expect(page.locator("main")).to_contain_text("Utløper snart")
